@@ -1,0 +1,548 @@
+//! Keys: the master key, the keys derived from it, key ids, and the two keyed constructions
+//! (`tokenize` and `encrypt`).
+//!
+//! Everything here is a contract (see `DESIGN.md` and the known-answer file
+//! `tests/data/kat.json`): a token made by the CLI, the library or any future binding must be
+//! byte-identical.
+//!
+//! * Master key: 32 bytes; on disk 64 hex characters and a newline, made by `minex keygen`.
+//! * Derived key: HKDF-SHA256, IKM = master key, salt = `minex/v1`,
+//!   info = `<purpose>\0<domain>\0<space>`, 32 bytes, purpose `token`, `encrypt` or `nonce`.
+//! * Key id: first 8 bytes, as hex, of HMAC-SHA256(derived key, `minex key id`).
+//! * Token: HMAC-SHA256(token key, canonical value), first 16 bytes, 32 lowercase hex.
+//! * Ciphertext: AES-256-GCM-SIV with the encrypt key, nonce = first 12 bytes of
+//!   HMAC-SHA256(nonce key, value), AAD = `<domain>\0<space>`, written as base64url without
+//!   padding of nonce ‖ ciphertext ‖ tag.
+//!
+//! Key material lives in [`Zeroizing`] buffers and is wiped on drop. No type here implements
+//! `Display` for key bytes, and `Debug` prints only the key id.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm_siv::aead::inout::InOutBuf;
+use aes_gcm_siv::{AeadInOut, Aes256GcmSiv, KeyInit, Nonce, Tag};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The HKDF salt.
+pub const SALT: &[u8] = b"minex/v1";
+/// The message whose MAC names a key.
+pub const KEY_ID_MESSAGE: &[u8] = b"minex key id";
+/// The environment variable that may hold the master key.
+pub const KEY_ENV: &str = "MINEX_KEY";
+/// Bytes of a token before hex encoding.
+pub const TOKEN_BYTES: usize = 16;
+/// Length of a token as text.
+pub const TOKEN_HEX_LEN: usize = 2 * TOKEN_BYTES;
+/// Bytes of the deterministic nonce.
+pub const NONCE_BYTES: usize = 12;
+/// Bytes of the AES-GCM-SIV tag.
+pub const TAG_BYTES: usize = 16;
+
+/// What a derived key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Purpose {
+    /// HMAC key for `tokenize`.
+    Token,
+    /// AES-256-GCM-SIV key for `encrypt`.
+    Encrypt,
+    /// HMAC key that makes the deterministic nonce of `encrypt`.
+    Nonce,
+}
+
+impl Purpose {
+    /// The ASCII label used in the HKDF info.
+    pub fn label(self) -> &'static str {
+        match self {
+            Purpose::Token => "token",
+            Purpose::Encrypt => "encrypt",
+            Purpose::Nonce => "nonce",
+        }
+    }
+}
+
+/// The 32-byte master key. Wiped from memory on drop.
+#[derive(Clone)]
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Wraps 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> MasterKey {
+        MasterKey(Zeroizing::new(bytes))
+    }
+
+    /// 32 fresh bytes from the operating system's generator.
+    ///
+    /// # Errors
+    /// When the OS generator fails.
+    pub fn generate() -> Result<MasterKey> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut bytes[..])
+            .map_err(|e| Error::key(format!("the OS random generator failed: {e}")))?;
+        Ok(MasterKey(bytes))
+    }
+
+    /// Parses the key file's text: 64 hex characters, optionally followed by a newline.
+    ///
+    /// # Errors
+    /// When the text is not exactly 64 hex characters. The message never repeats the text.
+    pub fn from_hex(text: &str) -> Result<MasterKey> {
+        let t = text.strip_suffix('\n').unwrap_or(text);
+        let t = t.strip_suffix('\r').unwrap_or(t);
+        if t.len() != 64 {
+            return Err(Error::key(format!(
+                "a master key is 64 hex characters (32 bytes); this one has {} characters",
+                t.chars().count()
+            )));
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(t, &mut bytes[..])
+            .map_err(|_| Error::key("a master key holds only hex characters 0-9 and a-f"))?;
+        Ok(MasterKey(bytes))
+    }
+
+    /// The key file's text: 64 lowercase hex characters and a newline.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let mut s = Zeroizing::new(hex::encode(&self.0[..]));
+        s.push('\n');
+        s
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Loads the master key from `key_file` when given, else from `MINEX_KEY`.
+    ///
+    /// A key file readable or writable by group or others is refused (on Unix).
+    ///
+    /// # Errors
+    /// When neither source holds a key, the file is unsafe or unreadable, or the text is
+    /// not a key.
+    pub fn load(key_file: Option<&Path>) -> Result<MasterKey> {
+        if let Some(path) = key_file {
+            check_permissions(path)?;
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                Error::key(format!("cannot read the key file `{}`: {e}", path.display()))
+            })?);
+            return MasterKey::from_hex(&text).map_err(|e| {
+                Error::key(format!("the key file `{}`: {}", path.display(), strip_key_prefix(&e)))
+            });
+        }
+        match std::env::var(KEY_ENV) {
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                MasterKey::from_hex(&text).map_err(|e| {
+                    Error::key(format!("`{KEY_ENV}`: {}", strip_key_prefix(&e)))
+                })
+            }
+            Err(_) => Err(Error::key(format!(
+                "no master key: pass `--key-file FILE` or set `{KEY_ENV}` (make one with `minex keygen --out FILE`)"
+            ))),
+        }
+    }
+
+    /// Writes a new key file with mode 0600; refuses to overwrite an existing file.
+    ///
+    /// # Errors
+    /// When the file exists or cannot be written.
+    pub fn write_new_file(&self, path: &Path) -> Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::key(format!(
+                    "`{}` exists; minex keygen never overwrites a key (losing a key makes every token unreproducible)",
+                    path.display()
+                ))
+            } else {
+                Error::io(path, e)
+            }
+        })?;
+        file.write_all(self.to_hex().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(path, e))
+    }
+}
+
+fn strip_key_prefix(e: &Error) -> String {
+    let s = e.to_string();
+    s.strip_prefix("key: ").unwrap_or(&s).to_string()
+}
+
+#[cfg(unix)]
+fn check_permissions(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::key(format!("cannot read the key file `{}`: {e}", path.display())))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::key(format!(
+            "the key file `{}` is accessible by group or others (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// A 32-byte derived key. Wiped on drop.
+#[derive(Clone)]
+pub struct DerivedKey(Zeroizing<[u8; 32]>);
+
+impl fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DerivedKey(id {})", self.id())
+    }
+}
+
+impl DerivedKey {
+    /// HKDF-SHA256 as in the module doc.
+    pub fn derive(master: &MasterKey, purpose: Purpose, domain: &str, space: &str) -> DerivedKey {
+        let hk = hkdf::Hkdf::<Sha256>::new(Some(SALT), master.as_bytes());
+        let mut info = Vec::with_capacity(purpose.label().len() + domain.len() + space.len() + 2);
+        info.extend_from_slice(purpose.label().as_bytes());
+        info.push(0);
+        info.extend_from_slice(domain.as_bytes());
+        info.push(0);
+        info.extend_from_slice(space.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's limit of 255 * 32, so expand cannot fail.
+        if hk.expand(&info, &mut okm[..]).is_err() {
+            unreachable!("HKDF-SHA256 can always expand 32 bytes");
+        }
+        DerivedKey(okm)
+    }
+
+    /// The key id: 16 hex characters naming the key without revealing it.
+    pub fn id(&self) -> String {
+        let mut mac = hmac_with(&self.0[..]);
+        mac.update(KEY_ID_MESSAGE);
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+fn hmac_with(key: &[u8]) -> HmacSha256 {
+    match <HmacSha256 as KeyInit>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    }
+}
+
+/// The master key bound to one pseudonymisation domain.
+#[derive(Clone)]
+pub struct KeyRing {
+    master: MasterKey,
+    domain: String,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing").field("domain", &self.domain).finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Binds `master` to `domain`.
+    pub fn new(master: MasterKey, domain: impl Into<String>) -> KeyRing {
+        KeyRing {
+            master,
+            domain: domain.into(),
+        }
+    }
+
+    /// The domain.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// Derives the key for `purpose` in `space`.
+    pub fn derive(&self, purpose: Purpose, space: &str) -> DerivedKey {
+        DerivedKey::derive(&self.master, purpose, &self.domain, space)
+    }
+
+    /// The key id for `purpose` in `space`.
+    pub fn key_id(&self, purpose: Purpose, space: &str) -> String {
+        self.derive(purpose, space).id()
+    }
+
+    /// A tokenizer for `space`.
+    pub fn tokenizer(&self, space: &str) -> Tokenizer {
+        Tokenizer::new(&self.derive(Purpose::Token, space))
+    }
+
+    /// An encryptor (and decryptor) for `space`.
+    pub fn encryptor(&self, space: &str) -> Encryptor {
+        Encryptor::new(
+            &self.derive(Purpose::Encrypt, space),
+            &self.derive(Purpose::Nonce, space),
+            &self.domain,
+            space,
+        )
+    }
+}
+
+/// Keyed HMAC-SHA256 state for `tokenize`: keyed once, cloned per value.
+#[derive(Clone)]
+pub struct Tokenizer {
+    mac: HmacSha256,
+}
+
+impl fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tokenizer(..)")
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl Tokenizer {
+    /// Keys the MAC once.
+    pub fn new(key: &DerivedKey) -> Tokenizer {
+        Tokenizer {
+            mac: hmac_with(&key.0[..]),
+        }
+    }
+
+    /// The 16 token bytes of `value`.
+    #[inline]
+    pub fn token_bytes(&self, value: &[u8]) -> [u8; TOKEN_BYTES] {
+        let mut mac = self.mac.clone();
+        mac.update(value);
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; TOKEN_BYTES];
+        out.copy_from_slice(&full[..TOKEN_BYTES]);
+        out
+    }
+
+    /// The token of `value` as 32 lowercase hex characters.
+    #[inline]
+    pub fn token_hex(&self, value: &[u8]) -> [u8; TOKEN_HEX_LEN] {
+        let bytes = self.token_bytes(value);
+        let mut out = [0u8; TOKEN_HEX_LEN];
+        for (i, b) in bytes.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        out
+    }
+
+    /// The token of `value` as a `String`.
+    pub fn token(&self, value: &[u8]) -> String {
+        let hex = self.token_hex(value);
+        String::from_utf8_lossy(&hex).into_owned()
+    }
+}
+
+/// Deterministic AES-256-GCM-SIV for `encrypt`, and its inverse for `minex reidentify`.
+#[derive(Clone)]
+pub struct Encryptor {
+    cipher: Aes256GcmSiv,
+    nonce_mac: HmacSha256,
+    aad: Vec<u8>,
+}
+
+impl fmt::Debug for Encryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Encryptor(..)")
+    }
+}
+
+/// Why a ciphertext could not be decrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecryptError {
+    /// Not base64url, or too short to hold a nonce and a tag.
+    Format,
+    /// The tag does not verify: wrong key, domain or space, or a modified value.
+    Authentication,
+}
+
+impl Encryptor {
+    /// Builds from the derived keys.
+    pub fn new(encrypt: &DerivedKey, nonce: &DerivedKey, domain: &str, space: &str) -> Encryptor {
+        let cipher = match Aes256GcmSiv::new_from_slice(&encrypt.0[..]) {
+            Ok(c) => c,
+            Err(_) => unreachable!("the derived key is 32 bytes"),
+        };
+        let mut aad = Vec::with_capacity(domain.len() + 1 + space.len());
+        aad.extend_from_slice(domain.as_bytes());
+        aad.push(0);
+        aad.extend_from_slice(space.as_bytes());
+        Encryptor {
+            cipher,
+            nonce_mac: hmac_with(&nonce.0[..]),
+            aad,
+        }
+    }
+
+    fn nonce_for(&self, value: &[u8]) -> [u8; NONCE_BYTES] {
+        let mut mac = self.nonce_mac.clone();
+        mac.update(value);
+        let full = mac.finalize().into_bytes();
+        let mut n = [0u8; NONCE_BYTES];
+        n.copy_from_slice(&full[..NONCE_BYTES]);
+        n
+    }
+
+    /// Encrypts `value` and appends the base64url text to `out`. `scratch` is a reusable
+    /// buffer (no allocation per value once it has grown).
+    pub fn encrypt_into(&self, value: &[u8], scratch: &mut Vec<u8>, out: &mut String) {
+        let nonce = self.nonce_for(value);
+        scratch.clear();
+        scratch.extend_from_slice(&nonce);
+        scratch.extend_from_slice(value);
+        let body = &mut scratch[NONCE_BYTES..];
+        let tag = match self.cipher.encrypt_inout_detached(
+            &Nonce::from(nonce),
+            &self.aad,
+            InOutBuf::from(body),
+        ) {
+            Ok(tag) => tag,
+            // Only messages over 2^36 bytes fail; a cell never is one.
+            Err(_) => unreachable!("AES-GCM-SIV message too long"),
+        };
+        scratch.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode_string(&scratch[..], out);
+    }
+
+    /// Encrypts `value` to a new `String`.
+    pub fn encrypt(&self, value: &[u8]) -> String {
+        let mut out = String::new();
+        self.encrypt_into(value, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Decrypts a value made by [`Encryptor::encrypt`]; also checks that the nonce is the one
+    /// the plaintext gives, so a ciphertext spliced from another value is refused.
+    ///
+    /// # Errors
+    /// [`DecryptError`]; never says anything about the value.
+    pub fn decrypt(&self, text: &str) -> std::result::Result<Zeroizing<Vec<u8>>, DecryptError> {
+        let raw = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| DecryptError::Format)?;
+        if raw.len() < NONCE_BYTES + TAG_BYTES {
+            return Err(DecryptError::Format);
+        }
+        let (nonce, rest) = raw.split_at(NONCE_BYTES);
+        let (body, tag) = rest.split_at(rest.len() - TAG_BYTES);
+        let mut plain = Zeroizing::new(body.to_vec());
+        let nonce_arr: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| DecryptError::Format)?;
+        let tag_arr: [u8; TAG_BYTES] = tag.try_into().map_err(|_| DecryptError::Format)?;
+        self.cipher
+            .decrypt_inout_detached(
+                &Nonce::from(nonce_arr),
+                &self.aad,
+                InOutBuf::from(&mut plain[..]),
+                &Tag::from(tag_arr),
+            )
+            .map_err(|_| DecryptError::Authentication)?;
+        if self.nonce_for(&plain) != nonce_arr {
+            return Err(DecryptError::Authentication);
+        }
+        Ok(plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEST_MASTER_KEY_HEX: &str =
+        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn test_ring(domain: &str) -> KeyRing {
+        KeyRing::new(MasterKey::from_hex(TEST_MASTER_KEY_HEX).unwrap(), domain)
+    }
+
+    #[test]
+    fn hex_round_trip_and_errors_never_echo() {
+        let k = MasterKey::from_hex(TEST_MASTER_KEY_HEX).unwrap();
+        assert_eq!(k.to_hex().trim_end(), TEST_MASTER_KEY_HEX);
+        let bad = "zz".repeat(32);
+        let err = MasterKey::from_hex(&bad).unwrap_err().to_string();
+        assert!(!err.contains(&bad));
+        let short = MasterKey::from_hex("abcd").unwrap_err().to_string();
+        assert!(!short.contains("abcd"), "{short}");
+    }
+
+    #[test]
+    fn tokens_are_deterministic_and_domain_separated() {
+        let a = test_ring("supplier-a");
+        let b = test_ring("supplier-b");
+        let ta = a.tokenizer("person").token(b"199001011234");
+        assert_eq!(ta, a.tokenizer("person").token(b"199001011234"));
+        assert_eq!(ta.len(), TOKEN_HEX_LEN);
+        assert_ne!(ta, b.tokenizer("person").token(b"199001011234"));
+        assert_ne!(ta, a.tokenizer("case").token(b"199001011234"));
+    }
+
+    #[test]
+    fn encrypt_round_trip_and_binding() {
+        let ring = test_ring("supplier-a");
+        let enc = ring.encryptor("case");
+        let c = enc.encrypt(b"case-0001");
+        assert_eq!(c, enc.encrypt(b"case-0001"));
+        assert_eq!(&enc.decrypt(&c).unwrap()[..], b"case-0001");
+        assert_eq!(
+            ring.encryptor("other").decrypt(&c),
+            Err(DecryptError::Authentication)
+        );
+        assert_eq!(
+            test_ring("supplier-b").encryptor("case").decrypt(&c),
+            Err(DecryptError::Authentication)
+        );
+        assert_eq!(enc.decrypt("!!"), Err(DecryptError::Format));
+        let empty = enc.encrypt(b"");
+        assert_eq!(&enc.decrypt(&empty).unwrap()[..], b"");
+    }
+
+    #[test]
+    fn key_ids_differ_by_purpose_and_space() {
+        let ring = test_ring("d");
+        let ids = [
+            ring.key_id(Purpose::Token, "person"),
+            ring.key_id(Purpose::Encrypt, "person"),
+            ring.key_id(Purpose::Nonce, "person"),
+            ring.key_id(Purpose::Token, "case"),
+        ];
+        for (i, a) in ids.iter().enumerate() {
+            assert_eq!(a.len(), 16);
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}
