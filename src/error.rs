@@ -275,7 +275,9 @@ impl fmt::Display for Error {
             ErrorKind::Key(m) => write!(f, "key: {m}"),
             ErrorKind::Privacy(m) => write!(f, "privacy check failed: {m}"),
             ErrorKind::Usage(m) => f.write_str(m),
-            ErrorKind::Internal(m) => write!(f, "internal error (a bug in minex, please report it): {m}"),
+            ErrorKind::Internal(m) => {
+                write!(f, "internal error (a bug in minex, please report it): {m}")
+            }
         }
     }
 }

@@ -139,18 +139,24 @@ impl MasterKey {
         if let Some(path) = key_file {
             check_permissions(path)?;
             let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                Error::key(format!("cannot read the key file `{}`: {e}", path.display()))
+                Error::key(format!(
+                    "cannot read the key file `{}`: {e}",
+                    path.display()
+                ))
             })?);
             return MasterKey::from_hex(&text).map_err(|e| {
-                Error::key(format!("the key file `{}`: {}", path.display(), strip_key_prefix(&e)))
+                Error::key(format!(
+                    "the key file `{}`: {}",
+                    path.display(),
+                    strip_key_prefix(&e)
+                ))
             });
         }
         match std::env::var(KEY_ENV) {
             Ok(text) => {
                 let text = Zeroizing::new(text);
-                MasterKey::from_hex(&text).map_err(|e| {
-                    Error::key(format!("`{KEY_ENV}`: {}", strip_key_prefix(&e)))
-                })
+                MasterKey::from_hex(&text)
+                    .map_err(|e| Error::key(format!("`{KEY_ENV}`: {}", strip_key_prefix(&e))))
             }
             Err(_) => Err(Error::key(format!(
                 "no master key: pass `--key-file FILE` or set `{KEY_ENV}` (make one with `minex keygen --out FILE`)"
@@ -194,8 +200,12 @@ fn strip_key_prefix(e: &Error) -> String {
 #[cfg(unix)]
 fn check_permissions(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::key(format!("cannot read the key file `{}`: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::key(format!(
+            "cannot read the key file `{}`: {e}",
+            path.display()
+        ))
+    })?;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(Error::key(format!(
@@ -270,7 +280,9 @@ pub struct KeyRing {
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyRing").field("domain", &self.domain).finish_non_exhaustive()
+        f.debug_struct("KeyRing")
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
     }
 }
 

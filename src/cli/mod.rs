@@ -1,0 +1,327 @@
+//! The command line: clap definitions (the doc comments are the help text) and the small
+//! amount of glue that turns arguments into library calls. No pipeline logic lives here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use minex::error::{Error, Result};
+use minex::io::ReadOptions;
+use minex::keys::MasterKey;
+use minex::pipeline::{KeySource, RunConfig, RunSummary};
+
+/// minex: minimize and pseudonymize citizen registers into Parquet extracts a supplier may hold.
+///
+/// A policy file (YAML) says, column by column, what a supplier may receive: dropped,
+/// tokenized with a keyed HMAC, encrypted reversibly, generalized, truncated. minex applies it
+/// to CSV or Parquet inputs and writes a Parquet extract with a manifest that proves what was
+/// done. Exit codes: 0 ok, 1 internal error, 2 usage, 3 policy, 4 input data, 5 I/O, 6 key,
+/// 7 privacy check.
+#[derive(Debug, Parser)]
+#[command(
+    name = "minex",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply a policy to inputs and write the extract, its manifest and a rejects report.
+    ///
+    /// Example: minex run --policy schemas/school-supplier.yaml --input register.csv --out extract/school.parquet --key-file minex.key
+    Run(RunArgs),
+    /// Validate a policy, and check it against inputs' headers when given (reads no data).
+    ///
+    /// Example: minex check --policy schemas/school-supplier.yaml --input register.csv
+    Check(CheckArgs),
+    /// Make a new master key file (32 random bytes as 64 hex characters, mode 0600).
+    ///
+    /// Example: minex keygen --out minex.key
+    Keygen(KeygenArgs),
+    /// Decrypt an `encrypt` column of an extract, for the steward (needs the master key).
+    ///
+    /// Writes CSV `row,value` (row = 1-based row of the extract).
+    ///
+    /// Example: minex reidentify --policy schemas/social-services.yaml --key-file minex.key --extract extract/social.parquet --column case_id
+    Reidentify(ReidentifyArgs),
+    /// Generate a synthetic register and run the school-supplier policy on it with a fresh
+    /// demo key; prints what it did.
+    ///
+    /// Example: minex demo --out minex-demo --rows 100000
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input file(s): CSV (header row; `.csv` or any other name) or Parquet (`.parquet`).
+    /// Repeat for several files that share one header.
+    #[arg(long = "input", short = 'i', value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// CSV field delimiter: one character, or `tab`.
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    pub delimiter: String,
+}
+
+impl InputArgs {
+    fn read_options(&self, batch_size: usize) -> Result<ReadOptions> {
+        let delimiter = match self.delimiter.as_str() {
+            "tab" | "\\t" | "\t" => b'\t',
+            d if d.len() == 1 => d.as_bytes()[0],
+            _ => {
+                return Err(Error::usage(
+                    "`--delimiter` must be one ASCII character (or `tab`)",
+                ));
+            }
+        };
+        if batch_size == 0 {
+            return Err(Error::usage("`--batch-size` must be at least 1"));
+        }
+        Ok(ReadOptions {
+            delimiter,
+            batch_size,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The policy file (YAML).
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The extract to write, `DIR/NAME.parquet`; `NAME.manifest.json` and (when rows were
+    /// rejected) `NAME.rejects.csv` are written beside it. All appear atomically.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// The master key file (else the `MINEX_KEY` environment variable is read). Must not be
+    /// readable by group or others.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Rows per batch (memory grows with it).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    pub batch_size: usize,
+    /// Worker threads (default: all cores). The output is identical whatever the number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// zstd compression level of the extract (1-22).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub zstd_level: i32,
+    /// Print nothing on success.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file (YAML).
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the key; an existing file is never overwritten.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReidentifyArgs {
+    /// The policy the extract was made with.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The master key file (else `MINEX_KEY`).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// The extract (Parquet) made by `minex run`.
+    #[arg(long, value_name = "FILE")]
+    pub extract: PathBuf,
+    /// The `encrypt` column to decrypt.
+    #[arg(long, value_name = "NAME")]
+    pub column: String,
+    /// Write the CSV here instead of standard output (mode 0600).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the register, key, policy and extract.
+    #[arg(long, short = 'o', default_value = "minex-demo", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Rows of synthetic register to generate.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub rows: u64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// A [`minex::error::Error`] (mapped to an exit code by `main`), or another error (exit 1).
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(a) => cmd_run(&a),
+        Command::Check(a) => cmd_check(&a),
+        Command::Keygen(a) => cmd_keygen(&a),
+        Command::Reidentify(a) => cmd_reidentify(&a),
+        Command::Demo(a) => cmd_demo(&a),
+    }
+}
+
+fn cmd_run(a: &RunArgs) -> anyhow::Result<()> {
+    if a.input.inputs.is_empty() {
+        return Err(Error::usage("`minex run` needs at least one `--input FILE`").into());
+    }
+    let mut cfg = RunConfig::new(
+        &a.policy,
+        a.input.inputs.clone(),
+        &a.out,
+        KeySource::Load(a.key_file.clone()),
+    );
+    cfg.read = a.input.read_options(a.batch_size)?;
+    cfg.threads = a.threads;
+    cfg.zstd_level = a.zstd_level;
+    let summary = minex::pipeline::run(&cfg)?;
+    if !a.quiet {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+/// The human summary at the end of a run (stderr; never a value).
+pub fn print_summary(s: &RunSummary) {
+    let m = &s.manifest;
+    let r = &m.rows;
+    let mut e = std::io::stderr().lock();
+    let count = |what: &str| {
+        m.columns
+            .iter()
+            .filter(|c| c.action.starts_with(what))
+            .count()
+    };
+    let _ = writeln!(
+        e,
+        "minex {}: policy `{}` (domain `{}`)",
+        m.tool.version, m.policy.name, m.domain
+    );
+    let _ = writeln!(
+        e,
+        "  rows: {} in, {} out, {} filtered, {} rejected, {} suppressed",
+        r.input, r.out, r.filtered, r.rejected, r.suppressed
+    );
+    for (rule, n) in &r.filtered_by_rule {
+        let _ = writeln!(e, "    filtered by {rule}: {n}");
+    }
+    for (reason, n) in &r.rejected_by_reason {
+        let _ = writeln!(e, "    rejected for {reason}: {n}");
+    }
+    let _ = writeln!(
+        e,
+        "  columns: {} dropped, {} tokenized, {} encrypted, {} generalized, {} truncated, {} kept, {} derived",
+        count("drop"),
+        count("tokenize"),
+        count("encrypt"),
+        count("generalize"),
+        count("truncate"),
+        count("keep"),
+        m.derived.len()
+    );
+    if let Some(k) = &m.k_anonymity {
+        let _ = writeln!(
+            e,
+            "  k-anonymity: k = {} asked, smallest class {} over ({}), {} classes",
+            k.k,
+            k.smallest_class,
+            k.quasi_identifiers.join(", "),
+            k.classes
+        );
+    }
+    let _ = writeln!(e, "  time: {:.2} s", m.seconds);
+    let _ = writeln!(e, "  wrote {}", s.paths.parquet.display());
+    let _ = writeln!(e, "  wrote {}", s.paths.manifest.display());
+    if s.wrote_rejects {
+        let _ = writeln!(e, "  wrote {}", s.paths.rejects.display());
+    }
+}
+
+fn cmd_check(a: &CheckArgs) -> anyhow::Result<()> {
+    let read = a.input.read_options(1024)?;
+    let policy = minex::policy::from_file(&a.policy)?;
+    if a.input.inputs.is_empty() {
+        eprintln!(
+            "policy `{}` is valid: {} columns, {} row rules, {} derived columns",
+            a.policy.display(),
+            policy.columns.len(),
+            policy.rules.len(),
+            policy.derive.len()
+        );
+        return Ok(());
+    }
+    let (plan, _, _) = minex::pipeline::prepare(&a.policy, &a.input.inputs, &read, None)?;
+    eprintln!(
+        "policy `{}` fits the input{}: {} columns read, {} written",
+        a.policy.display(),
+        if a.input.inputs.len() == 1 { "" } else { "s" },
+        plan.read.len(),
+        plan.outputs.len()
+    );
+    Ok(())
+}
+
+fn cmd_keygen(a: &KeygenArgs) -> anyhow::Result<()> {
+    let key = MasterKey::generate()?;
+    key.write_new_file(&a.out)?;
+    eprintln!(
+        "wrote a new master key to `{}` (mode 0600). Keep it safe and apart from the extracts: without it no token can be reproduced, and with it tokens can be linked.",
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
+    let key = MasterKey::load(a.key_file.as_deref())?;
+    let mut sink: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(std::io::BufWriter::new(create_private(p)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let n = minex::reidentify::reidentify(&a.policy, key, &a.extract, &a.column, &mut sink)?;
+    sink.flush().context("writing the output")?;
+    eprintln!("decrypted {n} values of `{}`", a.column);
+    Ok(())
+}
+
+fn create_private(p: &Path) -> Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(p).map_err(|e| Error::io(p, e))
+}
+
+fn cmd_demo(a: &DemoArgs) -> anyhow::Result<()> {
+    let summary = minex::demo::run_demo(&a.out, a.rows, a.seed)?;
+    print_summary(&summary);
+    eprintln!(
+        "demo: register {}, policy {}, demo key {} (a fresh key each run; tokens differ between demo runs)",
+        a.out.join("register.csv").display(),
+        a.out.join("school-supplier.yaml").display(),
+        a.out.join("demo.key").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Inputs and outputs: readers that turn CSV and Parquet files into streams of bounded
+//! [`RecordBatch`]es, and the atomic output set (see [`output`]).
+//!
+//! Readers read only the columns the plan needs (projection): a dropped column is never
+//! materialized. Every column arrives as the reader gives it (CSV: `Utf8`, an empty field
+//! is null; Parquet: its own type); [`crate::transform`] turns it into canonical values.
+//!
+//! Errors from the underlying parsers are re-worded here: arrow's CSV errors may quote data,
+//! so only messages made of numbers and names are passed on.
+
+pub mod output;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::error::ArrowError;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+
+use crate::error::{Error, Location, Result};
+
+/// An input file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Comma- (or otherwise) separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl InputFormat {
+    /// From the file name: `.parquet` / `.pq` are Parquet, anything else CSV.
+    pub fn from_path(path: &Path) -> InputFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("parquet" | "pq") => InputFormat::Parquet,
+            _ => InputFormat::Csv,
+        }
+    }
+}
+
+/// How to read the inputs.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// CSV field delimiter.
+    pub delimiter: u8,
+    /// Rows per batch.
+    pub batch_size: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            delimiter: b',',
+            batch_size: 64 * 1024,
+        }
+    }
+}
+
+/// One input file, opened just far enough to know its header.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The path.
+    pub path: PathBuf,
+    /// The format.
+    pub format: InputFormat,
+    /// The column names, in file order.
+    pub header: Vec<String>,
+    /// The Parquet schema (Parquet inputs only).
+    parquet_schema: Option<SchemaRef>,
+}
+
+impl Input {
+    /// Opens `path` and reads its header (CSV) or footer (Parquet); no data is read.
+    ///
+    /// # Errors
+    /// `Io` when unreadable, `Malformed` when the header or footer cannot be parsed.
+    pub fn open(path: &Path, options: &ReadOptions) -> Result<Input> {
+        let format = InputFormat::from_path(path);
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        match format {
+            InputFormat::Csv => {
+                let mut rdr = csv::ReaderBuilder::new()
+                    .delimiter(options.delimiter)
+                    .has_headers(true)
+                    .from_reader(BufReader::new(file));
+                let header = rdr.headers().map_err(|e| {
+                    if let csv::ErrorKind::Io(io) = e.kind() {
+                        Error::io(path, std::io::Error::new(io.kind(), io.to_string()))
+                    } else {
+                        Error::malformed(
+                            Location::file(path),
+                            "the header row is not valid CSV (or not UTF-8)",
+                        )
+                    }
+                })?;
+                let header: Vec<String> = header
+                    .iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+                    .collect();
+                if header.is_empty() || header.iter().all(String::is_empty) {
+                    return Err(Error::malformed(
+                        Location::file(path),
+                        "the file is empty or has no header row",
+                    ));
+                }
+                Ok(Input {
+                    path: path.to_path_buf(),
+                    format,
+                    header,
+                    parquet_schema: None,
+                })
+            }
+            InputFormat::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
+                    Error::malformed(
+                        Location::file(path),
+                        "not a readable Parquet file (footer or schema cannot be decoded)",
+                    )
+                })?;
+                let schema = builder.schema().clone();
+                Ok(Input {
+                    path: path.to_path_buf(),
+                    format,
+                    header: schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    parquet_schema: Some(schema),
+                })
+            }
+        }
+    }
+
+    /// The input type of `column` (CSV columns are all `Utf8`).
+    pub fn data_type(&self, column: &str) -> DataType {
+        self.parquet_schema
+            .as_ref()
+            .and_then(|s| {
+                s.field_with_name(column)
+                    .ok()
+                    .map(|f| f.data_type().clone())
+            })
+            .unwrap_or(DataType::Utf8)
+    }
+
+    /// Streams the columns `columns` (names) in batches of at most `options.batch_size`
+    /// rows. The batches hold exactly those columns, in that order.
+    ///
+    /// # Errors
+    /// `Io` or `Malformed` when the reader cannot start.
+    pub fn batches(&self, columns: &[String], options: &ReadOptions) -> Result<BatchReader> {
+        let indices: Vec<usize> = columns
+            .iter()
+            .map(|c| {
+                self.header.iter().position(|h| h == c).ok_or_else(|| {
+                    Error::internal(format!(
+                        "column `{c}` is not in the header of the plan's input"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let inner = match self.format {
+            InputFormat::Csv => {
+                let fields: Vec<Field> = self
+                    .header
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| Field::new(format!("{i}:{h}"), DataType::Utf8, true))
+                    .collect();
+                let reader =
+                    arrow::csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
+                        .with_header(true)
+                        .with_delimiter(options.delimiter)
+                        .with_batch_size(options.batch_size)
+                        .with_projection(indices.clone())
+                        .build(Box::new(BufReader::with_capacity(1 << 20, file))
+                            as Box<dyn Read + Send>)
+                        .map_err(|_| {
+                            Error::malformed(
+                                Location::file(&self.path),
+                                "cannot start the CSV reader",
+                            )
+                        })?;
+                Inner::Csv(reader)
+            }
+            InputFormat::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
+                    Error::malformed(Location::file(&self.path), "not a readable Parquet file")
+                })?;
+                let mask = ProjectionMask::roots(builder.parquet_schema(), indices.clone());
+                let reader = builder
+                    .with_projection(mask)
+                    .with_batch_size(options.batch_size)
+                    .build()
+                    .map_err(|_| {
+                        Error::malformed(
+                            Location::file(&self.path),
+                            "cannot start the Parquet reader",
+                        )
+                    })?;
+                Inner::Parquet(reader)
+            }
+        };
+        Ok(BatchReader {
+            path: self.path.clone(),
+            columns: columns.to_vec(),
+            inner,
+            rows_read: 0,
+        })
+    }
+}
+
+enum Inner {
+    Csv(arrow::csv::Reader<Box<dyn Read + Send>>),
+    Parquet(ParquetRecordBatchReader),
+}
+
+/// A batch with its place in the input.
+#[derive(Debug, Clone)]
+pub struct InputBatch {
+    /// Index of the input file in the run.
+    pub file_index: usize,
+    /// 1-based data row number of the batch's first row within its file.
+    pub first_row: u64,
+    /// The columns asked for, in that order.
+    pub batch: RecordBatch,
+}
+
+/// A stream of batches from one file.
+pub struct BatchReader {
+    path: PathBuf,
+    columns: Vec<String>,
+    inner: Inner,
+    rows_read: u64,
+}
+
+impl BatchReader {
+    /// The next batch, or `None` at the end.
+    ///
+    /// # Errors
+    /// `Malformed` when the file is broken, naming the file and the row near which it broke.
+    pub fn next_batch(&mut self) -> Result<Option<(u64, RecordBatch)>> {
+        let next = match &mut self.inner {
+            Inner::Csv(r) => r.next(),
+            Inner::Parquet(r) => r.next(),
+        };
+        match next {
+            None => Ok(None),
+            Some(Ok(batch)) => {
+                let first = self.rows_read + 1;
+                self.rows_read += batch.num_rows() as u64;
+                // Rename the projected columns to their plain names and fix the order.
+                let batch = self.reorder(batch)?;
+                Ok(Some((first, batch)))
+            }
+            Some(Err(e)) => Err(self.reword(&e)),
+        }
+    }
+
+    fn reorder(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        let mut fields = Vec::with_capacity(self.columns.len());
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for c in &self.columns {
+            let idx = schema
+                .fields()
+                .iter()
+                .position(|f| {
+                    f.name() == c || f.name().split_once(':').is_some_and(|(_, n)| n == c)
+                })
+                .ok_or_else(|| {
+                    Error::internal(format!("projected column `{c}` missing from the batch"))
+                })?;
+            let f = schema.field(idx);
+            fields.push(Field::new(c, f.data_type().clone(), true));
+            arrays.push(batch.column(idx).clone());
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map_err(|e| Error::internal(format!("cannot rebuild a batch: {e}")))
+    }
+
+    /// Turns a parser error into one that names the place but never quotes the data.
+    fn reword(&self, e: &ArrowError) -> Error {
+        let loc = Location::file(&self.path);
+        let near = self.rows_read + 1;
+        match e {
+            ArrowError::CsvError(m)
+                if m.starts_with("incorrect number of fields")
+                    || m.starts_with("Encountered invalid UTF-8") =>
+            {
+                Error::malformed(
+                    loc,
+                    format!(
+                        "{m} (in the batch starting at data row {near}; lines counted from that batch)"
+                    ),
+                )
+            }
+            ArrowError::CsvError(_) => Error::malformed(
+                loc,
+                format!(
+                    "the CSV is malformed in the batch starting at data row {near} (check quoting and the delimiter)"
+                ),
+            ),
+            ArrowError::IoError(_, io) => {
+                Error::io(&self.path, std::io::Error::new(io.kind(), io.to_string()))
+            }
+            ArrowError::ParquetError(_) | ArrowError::ExternalError(_) => Error::malformed(
+                loc,
+                format!("the Parquet data cannot be decoded in the batch starting at row {near}"),
+            ),
+            _ => Error::malformed(
+                loc,
+                format!("the input cannot be read in the batch starting at row {near}"),
+            ),
+        }
+    }
+}

@@ -1,0 +1,1024 @@
+//! The pipeline: reader → row rules → canonicalization → kernels → k-anonymity gate → writer.
+//!
+//! # Batching and parallelism
+//! Inputs are read as a stream of batches of at most `batch_size` rows. Batches are taken in
+//! groups of `2 × threads`; the batches of a group are transformed in parallel (rayon) and
+//! written in input order, so the output is byte-identical whatever the thread count. Memory
+//! is bounded by the group (a few batches) and, with k-anonymity, by the number of distinct
+//! quasi-identifier classes.
+//!
+//! # k-anonymity: two passes
+//! A class's size is known only after the last row, so a gate that streams cannot decide on a
+//! row when it sees it. minex reads the input twice instead of holding rows back: the first
+//! pass computes only the quasi-identifier columns and counts the rows per class (a hash map
+//! from the class's encoded key to a count: memory follows classes, never rows); the second
+//! pass computes every column and suppresses the rows whose class is smaller than `k`. Both
+//! passes apply the same rules to the same bytes, so they agree. With `on_violation: fail`, or
+//! when `max_suppression` would be exceeded, the run stops after the first pass, before
+//! anything is written.
+//!
+//! # Atomic output
+//! Everything is written to temporary files that are renamed into place only at the end (see
+//! [`crate::io::output`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::compute::filter;
+use arrow::row::{RowConverter, SortField};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::ident::InvalidReason;
+use crate::io::output::{OutputPaths, Staged, commit, sha256_file};
+use crate::io::{Input, ReadOptions};
+use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
+use crate::plan::{OutputSource, Plan};
+use crate::policy::{Action, Condition, Generalization, OnInvalid, OnViolation, Policy, ValueType};
+use crate::report::manifest::*;
+use crate::transform::{Canonical, canonicalize, kernels};
+
+/// Where the master key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `--key-file FILE`, else `MINEX_KEY`.
+    Load(Option<PathBuf>),
+    /// A key already in memory (tests, the demo).
+    Given(MasterKey),
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The policy file.
+    pub policy: PathBuf,
+    /// The input files (sharing one header).
+    pub inputs: Vec<PathBuf>,
+    /// `DIR/NAME.parquet`.
+    pub out: PathBuf,
+    /// The master key.
+    pub key: KeySource,
+    /// Reader settings.
+    pub read: ReadOptions,
+    /// Worker threads (None: all cores).
+    pub threads: Option<usize>,
+    /// zstd level for the extract.
+    pub zstd_level: i32,
+    /// Rows per Parquet row group.
+    pub row_group_size: usize,
+}
+
+impl RunConfig {
+    /// A config with defaults for everything but the files and key.
+    pub fn new(
+        policy: impl Into<PathBuf>,
+        inputs: Vec<PathBuf>,
+        out: impl Into<PathBuf>,
+        key: KeySource,
+    ) -> RunConfig {
+        RunConfig {
+            policy: policy.into(),
+            inputs,
+            out: out.into(),
+            key,
+            read: ReadOptions::default(),
+            threads: None,
+            zstd_level: 3,
+            row_group_size: 512 * 1024,
+        }
+    }
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// Where everything went.
+    pub paths: OutputPaths,
+    /// Whether a rejects report was written.
+    pub wrote_rejects: bool,
+}
+
+/// Runs a policy over inputs and writes the extract, manifest and rejects report.
+///
+/// # Errors
+/// Any [`Error`]; nothing is left at the output paths when one is returned.
+pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
+    match cfg.threads {
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| Error::internal(format!("cannot start {n} threads: {e}")))?;
+            pool.install(|| run_inner(cfg))
+        }
+        None => run_inner(cfg),
+    }
+}
+
+/// Loads a policy, opens the inputs and checks the policy against them and the key,
+/// reporting the problems of all three at once. Used by `run` and `check`.
+///
+/// # Errors
+/// `Policy` for the policy file, else `Schema` (with a key problem appended), else `Key`.
+pub fn prepare(
+    policy_path: &Path,
+    inputs: &[PathBuf],
+    read: &ReadOptions,
+    key: Option<&KeySource>,
+) -> Result<(Plan, Vec<Input>, Option<KeyRing>)> {
+    let policy = crate::policy::from_file(policy_path)?;
+    let opened: Vec<Input> = inputs
+        .iter()
+        .map(|p| Input::open(p, read))
+        .collect::<Result<_>>()?;
+    let plan = Plan::new(&policy, &opened);
+    let ring = match key {
+        Some(source) if !policy.key_uses().is_empty() => {
+            Some(load_key(source).map(|k| KeyRing::new(k, policy.domain.clone())))
+        }
+        _ => None,
+    };
+    match (plan, ring) {
+        (Err(e), Some(Err(k))) => match e.kind() {
+            ErrorKind::Schema { problems } => {
+                let mut problems = problems.clone();
+                problems.push(k.to_string());
+                Err(ErrorKind::Schema { problems }.into())
+            }
+            _ => Err(e),
+        },
+        (Err(e), _) => Err(e),
+        (Ok(_), Some(Err(k))) => Err(k),
+        (Ok(plan), ring) => Ok((plan, opened, ring.transpose()?)),
+    }
+}
+
+fn load_key(source: &KeySource) -> Result<MasterKey> {
+    match source {
+        KeySource::Load(path) => MasterKey::load(path.as_deref()),
+        KeySource::Given(k) => Ok(k.clone()),
+    }
+}
+
+fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
+    let started_at = SystemTime::now();
+    let clock = Instant::now();
+    let paths = OutputPaths::from_out(&cfg.out)?;
+    for input in &cfg.inputs {
+        if same_file(input, &paths.parquet) {
+            return Err(Error::usage(format!(
+                "`--out` `{}` is also an input",
+                paths.parquet.display()
+            )));
+        }
+    }
+    let (plan, inputs, ring) = prepare(&cfg.policy, &cfg.inputs, &cfg.read, Some(&cfg.key))?;
+    let engine = Engine::new(&plan, ring.as_ref())?;
+
+    // Digest the inputs on another thread while the pipeline reads them.
+    let to_hash = cfg.inputs.clone();
+    let hasher = std::thread::spawn(move || -> Result<Vec<(String, u64)>> {
+        to_hash.iter().map(|p| sha256_file(p)).collect()
+    });
+
+    // Pass 1 (only with k-anonymity): class sizes.
+    let gate = match &plan.policy.k_anonymity {
+        Some(k) => {
+            let counts = engine.count_classes(&inputs, &cfg.read)?;
+            let gate = Gate::new(k.k, counts.classes, counts.rows_at_gate);
+            if gate.rows_below > 0 && k.on_violation == OnViolation::Fail {
+                return Err(Error::privacy(format!(
+                    "k-anonymity with k = {}: {} rows in {} classes are below k over ({}); `on_violation: fail`, so nothing was written",
+                    k.k,
+                    gate.rows_below,
+                    gate.classes_below,
+                    k.quasi_identifiers.join(", ")
+                )));
+            }
+            if let Some(max) = k.max_suppression {
+                let share = gate.share_below();
+                if share > max {
+                    return Err(Error::privacy(format!(
+                        "k-anonymity with k = {} would suppress {} rows, a share of {:.4} of the {} rows that reached the gate, more than `max_suppression: {max}`; nothing was written. Generalize the quasi-identifiers further or lower k",
+                        k.k, gate.rows_below, share, gate.rows_at_gate
+                    )));
+                }
+            }
+            Some(gate)
+        }
+        None => None,
+    };
+
+    // Pass 2: write.
+    let run_id = new_run_id()?;
+    let schema = plan.output_schema();
+    let staged_parquet = Staged::new(&paths.parquet)?;
+    let staged_rejects = Staged::new(&paths.rejects)?;
+    let key_ids = engine.key_ids.clone();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(cfg.zstd_level)
+                .map_err(|_| Error::usage("`--zstd-level` must be 1 to 22"))?,
+        ))
+        .set_max_row_group_row_count(Some(cfg.row_group_size.max(1)))
+        .set_created_by(format!("minex {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(
+                "minex.version".into(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+            KeyValue::new("minex.policy_sha256".into(), plan.policy.sha256.clone()),
+            KeyValue::new("minex.domain".into(), plan.policy.domain.clone()),
+            KeyValue::new(
+                "minex.key_ids".into(),
+                key_ids.values().cloned().collect::<Vec<_>>().join(","),
+            ),
+            KeyValue::new("minex.run_id".into(), run_id.clone()),
+        ]))
+        .build();
+    let mut writer = ArrowWriter::try_new(staged_parquet.file()?, schema.clone(), Some(props))
+        .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
+    let mut rejects = staged_rejects.writer()?;
+    let mut stats = Stats::new(&plan);
+    let mut rejects_written = 0u64;
+    {
+        use std::io::Write;
+        rejects
+            .write_all(b"input,row,column,reason\n")
+            .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
+        let mut sink = |out: BatchOut| -> Result<()> {
+            for (row, col, reason) in &out.rejects {
+                let line = format!(
+                    "{},{},{},{}\n",
+                    csv_field(&cfg.inputs[out.file_index].display().to_string()),
+                    row,
+                    csv_field(&plan.columns[*col].0.name),
+                    reason.code()
+                );
+                rejects
+                    .write_all(line.as_bytes())
+                    .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
+                rejects_written += 1;
+            }
+            if let Some(batch) = &out.output
+                && batch.num_rows() > 0
+            {
+                writer.write(batch).map_err(|e| {
+                    Error::io(
+                        staged_parquet.tmp_path(),
+                        std::io::Error::other(e.to_string()),
+                    )
+                })?;
+            }
+            stats.add(&out);
+            Ok(())
+        };
+        engine.stream(&inputs, &cfg.read, Pass::Write(gate.as_ref()), &mut sink)?;
+        rejects
+            .flush()
+            .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
+    }
+    drop(rejects);
+    writer.close().map_err(|e| {
+        Error::io(
+            staged_parquet.tmp_path(),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+
+    // The manifest.
+    let input_digests = hasher
+        .join()
+        .map_err(|_| Error::internal("the input digest thread panicked"))??;
+    let (pq_sha, pq_bytes) = sha256_file(staged_parquet.tmp_path())?;
+    let mut outputs = vec![OutputInfo {
+        path: paths.parquet.display().to_string(),
+        sha256: pq_sha,
+        bytes: pq_bytes,
+        rows: stats.rows.out,
+        columns: schema.fields().len() as u64,
+    }];
+    let wrote_rejects = stats.rows.rejected > 0;
+    if wrote_rejects {
+        let (sha, bytes) = sha256_file(staged_rejects.tmp_path())?;
+        outputs.push(OutputInfo {
+            path: paths.rejects.display().to_string(),
+            sha256: sha,
+            bytes,
+            rows: rejects_written,
+            columns: 4,
+        });
+    }
+    if !stats.rows.adds_up() {
+        return Err(Error::internal(format!(
+            "row accounting does not add up: in {} != out {} + filtered {} + rejected {} + suppressed {}",
+            stats.rows.input,
+            stats.rows.out,
+            stats.rows.filtered,
+            stats.rows.rejected,
+            stats.rows.suppressed
+        )));
+    }
+    let k_info = match (&plan.policy.k_anonymity, &gate) {
+        (Some(k), Some(g)) => Some(g.info(k.quasi_identifiers.clone(), stats.rows.out)),
+        _ => None,
+    };
+    let manifest = Manifest {
+        tool: Tool {
+            name: "minex".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        run_id,
+        policy: PolicyInfo {
+            name: plan.policy.name.clone(),
+            path: plan.policy.path.display().to_string(),
+            sha256: plan.policy.sha256.clone(),
+        },
+        domain: plan.policy.domain.clone(),
+        reference_date: plan.policy.reference_date.to_string(),
+        key_ids,
+        inputs: cfg
+            .inputs
+            .iter()
+            .zip(input_digests)
+            .zip(&stats.rows_per_input)
+            .map(|((p, (sha256, bytes)), rows)| FileInfo {
+                path: p.display().to_string(),
+                sha256,
+                bytes,
+                rows: *rows,
+            })
+            .collect(),
+        outputs,
+        rows: stats.rows.clone(),
+        columns: column_infos(&plan, &stats),
+        derived: plan
+            .policy
+            .derive
+            .iter()
+            .map(|d| DerivedInfo {
+                name: d.name.clone(),
+                from: d.from.clone(),
+                what: d.what.name(),
+            })
+            .collect(),
+        unknown_columns_dropped: plan.unknown_dropped.clone(),
+        k_anonymity: k_info,
+        started: crate::report::rfc3339(started_at),
+        finished: crate::report::rfc3339(SystemTime::now()),
+        seconds: clock.elapsed().as_secs_f64(),
+    };
+    let staged_manifest = Staged::new(&paths.manifest)?;
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::internal(format!("manifest: {e}")))?;
+    crate::io::output::write_all(&staged_manifest, &json)?;
+    let mut staged = vec![staged_parquet];
+    let mut stale = Vec::new();
+    if wrote_rejects {
+        staged.push(staged_rejects);
+    } else {
+        drop(staged_rejects);
+        stale.push(paths.rejects.clone());
+    }
+    staged.push(staged_manifest);
+    commit(staged, &stale)?;
+    Ok(RunSummary {
+        manifest,
+        paths,
+        wrote_rejects,
+    })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn new_run_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| Error::internal(format!("OS random generator: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+/// Quotes a CSV field when needed (names and paths, never values).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn column_infos(plan: &Plan, stats: &Stats) -> Vec<ColumnInfo> {
+    let out_types: HashMap<&str, String> = plan
+        .outputs
+        .iter()
+        .map(|o| (o.name.as_str(), o.data_type.to_string()))
+        .collect();
+    plan.policy
+        .columns
+        .iter()
+        .map(|c| {
+            let action = match &c.action {
+                Action::Tokenize { space } => format!("tokenize:{space}"),
+                Action::Encrypt { space } => format!("encrypt:{space}"),
+                Action::Generalize(g) => format!("generalize:{}", g.name()),
+                Action::Truncate { keep } => format!("truncate:{keep}"),
+                Action::Replace { .. } => "replace".into(),
+                a => a.name().into(),
+            };
+            let written = c.action != Action::Drop;
+            ColumnInfo {
+                name: c.name.clone(),
+                value_type: c.value_type.name().into(),
+                action,
+                output: written.then(|| c.name.clone()),
+                output_type: written
+                    .then(|| out_types.get(c.name.as_str()).cloned())
+                    .flatten(),
+                invalid_nulled: stats.nulled.get(&c.name).copied().unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// Which pass a stream is.
+#[derive(Clone, Copy)]
+enum Pass<'a> {
+    /// Compute the quasi-identifiers only and return their class keys.
+    Count,
+    /// Compute everything; suppress by the gate.
+    Write(Option<&'a Gate>),
+}
+
+/// One output column's kernel, keyed once.
+enum Kernel {
+    Keep(ValueType),
+    Tokenize(Tokenizer),
+    Encrypt(Encryptor),
+    Generalize(ValueType, Generalization),
+    Truncate(usize),
+    Replace(String),
+    Null(arrow::datatypes::DataType),
+    Derive(crate::policy::Derivation),
+}
+
+struct Engine<'p> {
+    plan: &'p Plan,
+    kernels: Vec<Kernel>,
+    /// Index into `plan.outputs` of each quasi-identifier.
+    qi: Vec<usize>,
+    qi_fields: Vec<SortField>,
+    key_ids: BTreeMap<String, String>,
+}
+
+/// What the transform of one batch produced.
+struct BatchOut {
+    file_index: usize,
+    rows_in: u64,
+    filtered_by_rule: Vec<u64>,
+    /// (1-based row in file, column index in plan.columns, reason), sorted by row.
+    rejects: Vec<(u64, usize, InvalidReason)>,
+    rejected_by_reason: BTreeMap<&'static str, u64>,
+    rejected_rows: u64,
+    nulled: Vec<(usize, u64)>,
+    suppressed: u64,
+    output: Option<RecordBatch>,
+    class_keys: Vec<Box<[u8]>>,
+}
+
+impl<'p> Engine<'p> {
+    fn new(plan: &'p Plan, ring: Option<&KeyRing>) -> Result<Engine<'p>> {
+        let mut kernels = Vec::with_capacity(plan.outputs.len());
+        let mut key_ids = BTreeMap::new();
+        let need_ring =
+            || ring.ok_or_else(|| Error::internal("a key is needed but none was loaded"));
+        for o in &plan.outputs {
+            let k = match &o.source {
+                OutputSource::Derive(i) => Kernel::Derive(plan.policy.derive[*i].what),
+                OutputSource::Column(i) => {
+                    let c = &plan.columns[*i].0;
+                    match &c.action {
+                        Action::Keep => Kernel::Keep(c.value_type),
+                        Action::Tokenize { space } => {
+                            let r = need_ring()?;
+                            key_ids
+                                .insert(format!("token/{space}"), r.key_id(Purpose::Token, space));
+                            Kernel::Tokenize(r.tokenizer(space))
+                        }
+                        Action::Encrypt { space } => {
+                            let r = need_ring()?;
+                            key_ids.insert(
+                                format!("encrypt/{space}"),
+                                r.key_id(Purpose::Encrypt, space),
+                            );
+                            key_ids
+                                .insert(format!("nonce/{space}"), r.key_id(Purpose::Nonce, space));
+                            Kernel::Encrypt(r.encryptor(space))
+                        }
+                        Action::Generalize(g) => Kernel::Generalize(c.value_type, *g),
+                        Action::Truncate { keep } => Kernel::Truncate(*keep),
+                        Action::Replace { with } => Kernel::Replace(with.clone()),
+                        Action::Null => Kernel::Null(o.data_type.clone()),
+                        Action::Drop => {
+                            return Err(Error::internal("a dropped column has an output"));
+                        }
+                    }
+                }
+            };
+            kernels.push(k);
+        }
+        let (qi, qi_fields) = match &plan.policy.k_anonymity {
+            Some(k) => {
+                let mut idx = Vec::new();
+                let mut fields = Vec::new();
+                for q in &k.quasi_identifiers {
+                    let i = plan
+                        .outputs
+                        .iter()
+                        .position(|o| &o.name == q)
+                        .ok_or_else(|| {
+                            Error::internal(format!("quasi-identifier `{q}` has no output"))
+                        })?;
+                    idx.push(i);
+                    fields.push(SortField::new(plan.outputs[i].data_type.clone()));
+                }
+                (idx, fields)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(Engine {
+            plan,
+            kernels,
+            qi,
+            qi_fields,
+            key_ids,
+        })
+    }
+
+    /// Pass 1: rows per class.
+    fn count_classes(&self, inputs: &[Input], read: &ReadOptions) -> Result<ClassCounts> {
+        let mut counts = ClassCounts::default();
+        let mut sink = |out: BatchOut| -> Result<()> {
+            counts.rows_at_gate += out.class_keys.len() as u64;
+            for k in out.class_keys {
+                *counts.classes.entry(k).or_insert(0) += 1;
+            }
+            Ok(())
+        };
+        self.stream(inputs, read, Pass::Count, &mut sink)?;
+        Ok(counts)
+    }
+
+    /// Reads every input, transforms groups of batches in parallel, and hands the results to
+    /// `sink` in input order.
+    fn stream(
+        &self,
+        inputs: &[Input],
+        read: &ReadOptions,
+        pass: Pass<'_>,
+        sink: &mut dyn FnMut(BatchOut) -> Result<()>,
+    ) -> Result<()> {
+        let group = 2 * rayon::current_num_threads().max(1);
+        for (file_index, input) in inputs.iter().enumerate() {
+            let mut reader = input.batches(&self.plan.read, read)?;
+            let mut done = false;
+            while !done {
+                let mut batches = Vec::with_capacity(group);
+                while batches.len() < group {
+                    match reader.next_batch()? {
+                        Some(b) => batches.push(b),
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                let outs: Vec<Result<BatchOut>> = batches
+                    .par_iter()
+                    .map(|(first_row, batch)| {
+                        self.process(file_index, &input.path, *first_row, batch, pass)
+                    })
+                    .collect();
+                for out in outs {
+                    sink(out?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Transforms one batch.
+    fn process(
+        &self,
+        file_index: usize,
+        path: &Path,
+        first_row: u64,
+        batch: &RecordBatch,
+        pass: Pass<'_>,
+    ) -> Result<BatchOut> {
+        let plan = self.plan;
+        let n = batch.num_rows();
+        let reference = plan.policy.reference_date;
+
+        // 1. Row rules, on the value as read, trimmed.
+        let mut alive = vec![true; n];
+        let mut filtered_by_rule = vec![0u64; plan.rules.len()];
+        for (r, col) in plan.rules.iter().enumerate() {
+            let text = crate::transform::canonical::as_utf8(batch.column(*col), &plan.read[*col])?;
+            let cond = &plan.policy.rules[r].condition;
+            for (i, a) in alive.iter_mut().enumerate() {
+                if *a && matches(&text, i, cond) {
+                    *a = false;
+                    filtered_by_rule[r] += 1;
+                }
+            }
+        }
+
+        // 2. Canonical values; invalid values follow `on_invalid`.
+        let mut canon: Vec<Option<Canonical>> = Vec::with_capacity(plan.columns.len());
+        let mut rejected: Vec<Option<InvalidReason>> = vec![None; n];
+        let mut rejects = Vec::new();
+        let mut nulled = Vec::new();
+        let needed = self.needed_columns(pass);
+        for (ci, (spec, read_idx)) in plan.columns.iter().enumerate() {
+            if !needed[ci] {
+                canon.push(None);
+                continue;
+            }
+            let (c, invalid) = canonicalize(spec, batch.column(*read_idx), reference)?;
+            let mut nulled_here = 0;
+            for (i, reason) in invalid {
+                if !alive[i] {
+                    continue;
+                }
+                match spec.on_invalid {
+                    OnInvalid::Fail => {
+                        return Err(ErrorKind::InvalidValue {
+                            location: Location::file(path)
+                                .with_row(first_row + i as u64)
+                                .with_column(spec.name.clone()),
+                            reason: reason.code(),
+                        }
+                        .into());
+                    }
+                    OnInvalid::Null => nulled_here += 1,
+                    OnInvalid::Reject => {
+                        if rejected[i].is_none() {
+                            rejected[i] = Some(reason);
+                        }
+                        rejects.push((first_row + i as u64, ci, reason));
+                    }
+                }
+            }
+            if nulled_here > 0 {
+                nulled.push((ci, nulled_here));
+            }
+            canon.push(Some(c));
+        }
+        rejects.sort_by_key(|(row, col, _)| (*row, *col));
+        let mut rejected_by_reason = BTreeMap::new();
+        let mut rejected_rows = 0;
+        for (i, r) in rejected.iter().enumerate() {
+            if let Some(r) = r
+                && alive[i]
+            {
+                *rejected_by_reason.entry(r.code()).or_insert(0) += 1;
+                rejected_rows += 1;
+            }
+        }
+
+        // 3. Keep the rows that survive.
+        let keep: Vec<bool> = alive
+            .iter()
+            .zip(&rejected)
+            .map(|(a, r)| *a && r.is_none())
+            .collect();
+        let kept = keep.iter().filter(|k| **k).count();
+        let canon = if kept < n {
+            let mask = BooleanArray::from(keep);
+            canon
+                .into_iter()
+                .map(|c| c.map(|c| filter_canonical(&c, &mask)).transpose())
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            canon
+        };
+
+        // 4. Kernels (only the quasi-identifiers on the counting pass).
+        let wanted: Vec<usize> = match pass {
+            Pass::Count => self.qi.clone(),
+            Pass::Write(_) => (0..plan.outputs.len()).collect(),
+        };
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; plan.outputs.len()];
+        for oi in &wanted {
+            columns[*oi] = Some(self.apply(*oi, &canon, kept, reference)?);
+        }
+
+        // 5. The k-anonymity gate.
+        let mut class_keys = Vec::new();
+        let mut suppressed = 0u64;
+        let mut output = None;
+        match pass {
+            Pass::Count => {
+                class_keys = self.class_keys(&columns)?;
+            }
+            Pass::Write(gate) => {
+                let mut arrays: Vec<ArrayRef> = columns.into_iter().flatten().collect();
+                if let Some(gate) = gate {
+                    let keys =
+                        self.class_keys(&arrays.iter().cloned().map(Some).collect::<Vec<_>>())?;
+                    let mask: Vec<bool> = keys.iter().map(|k| !gate.suppress(k)).collect();
+                    suppressed = mask.iter().filter(|m| !**m).count() as u64;
+                    if suppressed > 0 {
+                        let mask = BooleanArray::from(mask);
+                        arrays = arrays
+                            .iter()
+                            .map(|a| filter(a, &mask))
+                            .collect::<std::result::Result<_, _>>()
+                            .map_err(|e| Error::internal(format!("suppression filter: {e}")))?;
+                    }
+                }
+                let batch = RecordBatch::try_new(plan.output_schema(), arrays)
+                    .map_err(|e| Error::internal(format!("output batch: {e}")))?;
+                output = Some(batch);
+            }
+        }
+        Ok(BatchOut {
+            file_index,
+            rows_in: n as u64,
+            filtered_by_rule,
+            rejects,
+            rejected_by_reason,
+            rejected_rows,
+            nulled,
+            suppressed,
+            output,
+            class_keys,
+        })
+    }
+
+    /// Which policy columns must be canonicalized in this pass. Every column is validated in
+    /// both passes, so both passes reject the same rows.
+    fn needed_columns(&self, _pass: Pass<'_>) -> Vec<bool> {
+        vec![true; self.plan.columns.len()]
+    }
+
+    fn apply(
+        &self,
+        oi: usize,
+        canon: &[Option<Canonical>],
+        len: usize,
+        reference: crate::ident::date::Date,
+    ) -> Result<ArrayRef> {
+        let plan = self.plan;
+        let source = match &plan.outputs[oi].source {
+            OutputSource::Column(ci) => *ci,
+            OutputSource::Derive(di) => plan.derive[*di].1,
+        };
+        let c = canon[source]
+            .as_ref()
+            .ok_or_else(|| Error::internal("a needed column was not canonicalized"))?;
+        let text = &c.text;
+        Ok(match &self.kernels[oi] {
+            Kernel::Keep(t) => match (t, &c.typed) {
+                (ValueType::Date | ValueType::Integer | ValueType::Boolean, Some(typed)) => {
+                    typed.clone()
+                }
+                _ => Arc::new(text.clone()),
+            },
+            Kernel::Tokenize(t) => kernels::tokenize(text, t),
+            Kernel::Encrypt(e) => kernels::encrypt(text, e),
+            Kernel::Generalize(ValueType::Personnummer, g) => {
+                kernels::generalize_pnr(text, *g, reference)
+            }
+            Kernel::Generalize(_, g) => {
+                let dates = c
+                    .typed
+                    .as_ref()
+                    .and_then(kernels::as_dates)
+                    .ok_or_else(|| Error::internal("generalize without dates"))?;
+                kernels::generalize_dates(dates, *g, reference)
+            }
+            Kernel::Truncate(k) => kernels::truncate(text, *k),
+            Kernel::Replace(w) => kernels::replace(text, w),
+            Kernel::Null(t) => kernels::null(t, len),
+            Kernel::Derive(d) => kernels::derive(text, *d, reference),
+        })
+    }
+
+    fn class_keys(&self, columns: &[Option<ArrayRef>]) -> Result<Vec<Box<[u8]>>> {
+        if self.qi.is_empty() {
+            return Ok(Vec::new());
+        }
+        let arrays: Vec<ArrayRef> = self
+            .qi
+            .iter()
+            .map(|i| {
+                columns[*i]
+                    .clone()
+                    .ok_or_else(|| Error::internal("a quasi-identifier was not computed"))
+            })
+            .collect::<Result<_>>()?;
+        let conv = RowConverter::new(self.qi_fields.clone())
+            .map_err(|e| Error::internal(format!("row converter: {e}")))?;
+        let rows = conv
+            .convert_columns(&arrays)
+            .map_err(|e| Error::internal(format!("row converter: {e}")))?;
+        Ok(rows.iter().map(|r| Box::from(r.as_ref())).collect())
+    }
+}
+
+fn filter_canonical(c: &Canonical, mask: &BooleanArray) -> Result<Canonical> {
+    let text = filter(&c.text, mask).map_err(|e| Error::internal(format!("filter: {e}")))?;
+    let text: StringArray = text.as_string::<i32>().clone();
+    let typed = c
+        .typed
+        .as_ref()
+        .map(|t| filter(t, mask))
+        .transpose()
+        .map_err(|e| Error::internal(format!("filter: {e}")))?;
+    Ok(Canonical { text, typed })
+}
+
+fn matches(text: &StringArray, i: usize, cond: &Condition) -> bool {
+    if text.is_null(i) {
+        return matches!(cond, Condition::IsNull(true));
+    }
+    let v = text.value(i).trim();
+    match cond {
+        Condition::Equals(e) => v == e,
+        Condition::In(list) => list.iter().any(|e| e == v),
+        Condition::IsNull(want) => !*want && !v.is_empty() || *want && v.is_empty(),
+    }
+}
+
+#[derive(Default)]
+struct ClassCounts {
+    classes: HashMap<Box<[u8]>, u64>,
+    rows_at_gate: u64,
+}
+
+/// The decision of the first pass: which classes are too small.
+struct Gate {
+    k: u64,
+    classes: HashMap<Box<[u8]>, u64>,
+    rows_at_gate: u64,
+    rows_below: u64,
+    classes_below: u64,
+}
+
+impl Gate {
+    fn new(k: u64, classes: HashMap<Box<[u8]>, u64>, rows_at_gate: u64) -> Gate {
+        let (mut rows_below, mut classes_below) = (0, 0);
+        for c in classes.values() {
+            if *c < k {
+                rows_below += c;
+                classes_below += 1;
+            }
+        }
+        Gate {
+            k,
+            classes,
+            rows_at_gate,
+            rows_below,
+            classes_below,
+        }
+    }
+
+    fn suppress(&self, key: &[u8]) -> bool {
+        self.classes.get(key).is_none_or(|c| *c < self.k)
+    }
+
+    fn share_below(&self) -> f64 {
+        if self.rows_at_gate == 0 {
+            0.0
+        } else {
+            self.rows_below as f64 / self.rows_at_gate as f64
+        }
+    }
+
+    fn info(&self, quasi_identifiers: Vec<String>, rows_out: u64) -> KAnonymityInfo {
+        let kept: Vec<u64> = self
+            .classes
+            .values()
+            .copied()
+            .filter(|c| *c >= self.k)
+            .collect();
+        let smallest = kept.iter().copied().min().unwrap_or(0);
+        let mut histogram = BTreeMap::new();
+        for c in &kept {
+            *histogram.entry(size_bucket(*c, self.k)).or_insert(0) += 1;
+        }
+        KAnonymityInfo {
+            quasi_identifiers,
+            k: self.k,
+            smallest_class: smallest,
+            classes: kept.len() as u64,
+            suppressed: self.rows_below,
+            max_prosecutor_risk: (smallest > 0).then(|| 1.0 / smallest as f64),
+            avg_prosecutor_risk: (rows_out > 0).then(|| kept.len() as f64 / rows_out as f64),
+            share_below_k_before: self.share_below(),
+            classes_before: self.classes.len() as u64,
+            class_size_histogram: histogram,
+        }
+    }
+}
+
+/// Buckets of class sizes in multiples of k: `k-2k-1`, `2k-3k-1`, ..., `10k+`.
+fn size_bucket(size: u64, k: u64) -> String {
+    let k = k.max(1);
+    let m = size / k;
+    if m >= 10 {
+        format!("{:>6}+", 10 * k)
+    } else {
+        format!("{:>6}-{}", m * k, (m + 1) * k - 1)
+    }
+}
+
+/// Sums over batches.
+struct Stats {
+    rows: Rows,
+    rows_per_input: Vec<u64>,
+    rule_labels: Vec<String>,
+    column_names: Vec<String>,
+    nulled: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    fn new(plan: &Plan) -> Stats {
+        let mut rows = Rows::default();
+        for r in &plan.policy.rules {
+            rows.filtered_by_rule.insert(r.label.clone(), 0);
+        }
+        Stats {
+            rows,
+            rows_per_input: Vec::new(),
+            rule_labels: plan.policy.rules.iter().map(|r| r.label.clone()).collect(),
+            column_names: plan.columns.iter().map(|(c, _)| c.name.clone()).collect(),
+            nulled: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, out: &BatchOut) {
+        if self.rows_per_input.len() <= out.file_index {
+            self.rows_per_input.resize(out.file_index + 1, 0);
+        }
+        self.rows_per_input[out.file_index] += out.rows_in;
+        self.rows.input += out.rows_in;
+        let filtered: u64 = out.filtered_by_rule.iter().sum();
+        self.rows.filtered += filtered;
+        for (i, c) in out.filtered_by_rule.iter().enumerate() {
+            *self
+                .rows
+                .filtered_by_rule
+                .entry(self.rule_labels[i].clone())
+                .or_insert(0) += c;
+        }
+        self.rows.rejected += out.rejected_rows;
+        for (r, c) in &out.rejected_by_reason {
+            *self
+                .rows
+                .rejected_by_reason
+                .entry((*r).to_string())
+                .or_insert(0) += c;
+        }
+        self.rows.suppressed += out.suppressed;
+        self.rows.out += out.output.as_ref().map_or(0, |b| b.num_rows() as u64);
+        for (ci, c) in &out.nulled {
+            *self
+                .nulled
+                .entry(self.column_names[*ci].clone())
+                .or_insert(0) += c;
+        }
+    }
+}
+
+/// Convenience for the library API and tests: load the policy and run with defaults.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_policy(
+    policy: &Policy,
+    inputs: Vec<PathBuf>,
+    out: &Path,
+    key: MasterKey,
+) -> Result<RunSummary> {
+    run(&RunConfig::new(
+        policy.path.clone(),
+        inputs,
+        out,
+        KeySource::Given(key),
+    ))
+}
