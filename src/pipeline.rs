@@ -466,7 +466,7 @@ enum Pass<'a> {
 enum Kernel {
     Keep(ValueType),
     Tokenize(Tokenizer),
-    Encrypt(Encryptor),
+    Encrypt(Box<Encryptor>),
     Generalize(ValueType, Generalization),
     Truncate(usize),
     Replace(String),
@@ -525,7 +525,7 @@ impl<'p> Engine<'p> {
                             );
                             key_ids
                                 .insert(format!("nonce/{space}"), r.key_id(Purpose::Nonce, space));
-                            Kernel::Encrypt(r.encryptor(space))
+                            Kernel::Encrypt(Box::new(r.encryptor(space)))
                         }
                         Action::Generalize(g) => Kernel::Generalize(c.value_type, *g),
                         Action::Truncate { keep } => Kernel::Truncate(*keep),

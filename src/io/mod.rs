@@ -188,7 +188,7 @@ impl Input {
                                 "cannot start the CSV reader",
                             )
                         })?;
-                Inner::Csv(reader)
+                Inner::Csv(Box::new(reader))
             }
             InputFormat::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
@@ -218,7 +218,7 @@ impl Input {
 }
 
 enum Inner {
-    Csv(arrow::csv::Reader<Box<dyn Read + Send>>),
+    Csv(Box<arrow::csv::Reader<Box<dyn Read + Send>>>),
     Parquet(ParquetRecordBatchReader),
 }
 
