@@ -31,6 +31,8 @@ pub enum Category {
     Key,
     /// A privacy check (k-anonymity, verification) failed.
     Privacy,
+    /// `minex check --strict` found risky settings.
+    Lint,
     /// A bug in minex.
     Internal,
 }
@@ -46,6 +48,7 @@ impl Category {
             Category::Io => 5,
             Category::Key => 6,
             Category::Privacy => 7,
+            Category::Lint => 8,
         }
     }
 }
@@ -166,6 +169,8 @@ pub enum ErrorKind {
     Privacy(String),
     /// A command-line problem found after parsing.
     Usage(String),
+    /// The linter warned and `--strict` makes that an error.
+    Lint(Vec<String>),
     /// A bug.
     Internal(String),
 }
@@ -185,6 +190,7 @@ impl Error {
             ErrorKind::Key(_) => Category::Key,
             ErrorKind::Privacy(_) => Category::Privacy,
             ErrorKind::Usage(_) => Category::Usage,
+            ErrorKind::Lint(_) => Category::Lint,
             ErrorKind::Internal(_) => Category::Internal,
         }
     }
@@ -275,6 +281,12 @@ impl fmt::Display for Error {
             ErrorKind::Key(m) => write!(f, "key: {m}"),
             ErrorKind::Privacy(m) => write!(f, "privacy check failed: {m}"),
             ErrorKind::Usage(m) => f.write_str(m),
+            ErrorKind::Lint(w) => write!(
+                f,
+                "`--strict`: the policy has {} warning{}; fix them or run without `--strict`",
+                w.len(),
+                if w.len() == 1 { "" } else { "s" }
+            ),
             ErrorKind::Internal(m) => {
                 write!(f, "internal error (a bug in minex, please report it): {m}")
             }

@@ -47,6 +47,7 @@ pub mod reidentify;
 pub mod report;
 pub mod synth;
 pub mod transform;
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{KeyRing, MasterKey};

@@ -18,7 +18,7 @@ use minex::pipeline::{KeySource, RunConfig, RunSummary};
 /// tokenized with a keyed HMAC, encrypted reversibly, generalized, truncated. minex applies it
 /// to CSV or Parquet inputs and writes a Parquet extract with a manifest that proves what was
 /// done. Exit codes: 0 ok, 1 internal error, 2 usage, 3 policy, 4 input data, 5 I/O, 6 key,
-/// 7 privacy check.
+/// 7 privacy check failed, 8 linter warnings under `check --strict`.
 #[derive(Debug, Parser)]
 #[command(
     name = "minex",
@@ -51,6 +51,15 @@ pub enum Command {
     ///
     /// Example: minex reidentify --policy schemas/social-services.yaml --key-file minex.key --extract extract/social.parquet --column case_id
     Reidentify(ReidentifyArgs),
+    /// Audit an extract against its policy, manifest and (optionally) the input and key.
+    ///
+    /// Checks the columns and their formats, the manifest's digests and row accounting,
+    /// k-anonymity, and, given `--input`, that no value of a dropped, tokenized or encrypted
+    /// column appears anywhere in the extract; given the key too, recomputes a sample of
+    /// tokens. Prints one line per check, never a value; exits 7 when a check fails.
+    ///
+    /// Example: minex verify --policy schemas/school-supplier.yaml --extract extract/school.parquet --input register.csv --key-file minex.key
+    Verify(VerifyArgs),
     /// Generate a synthetic register and run the school-supplier policy on it with a fresh
     /// demo key; prints what it did.
     ///
@@ -126,6 +135,9 @@ pub struct CheckArgs {
     pub policy: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
+    /// Treat the linter's warnings as errors (exit code 8).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +167,27 @@ pub struct ReidentifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The policy the extract should follow.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The extract (its `NAME.manifest.json` is read from beside it).
+    #[arg(long, value_name = "FILE")]
+    pub extract: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The master key file, to recompute tokens (else `MINEX_KEY` when set).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Tokens recomputed per column.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub token_sample: usize,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the register, key, policy and extract.
     #[arg(long, short = 'o', default_value = "minex-demo", value_name = "DIR")]
@@ -177,6 +210,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Check(a) => cmd_check(&a),
         Command::Keygen(a) => cmd_keygen(&a),
         Command::Reidentify(a) => cmd_reidentify(&a),
+        Command::Verify(a) => cmd_verify(&a),
         Command::Demo(a) => cmd_demo(&a),
     }
 }
@@ -260,6 +294,16 @@ pub fn print_summary(s: &RunSummary) {
 fn cmd_check(a: &CheckArgs) -> anyhow::Result<()> {
     let read = a.input.read_options(1024)?;
     let policy = minex::policy::from_file(&a.policy)?;
+    let warnings = minex::policy::lint::lint(&policy);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if a.strict && !warnings.is_empty() {
+        return Err(Error::from(minex::ErrorKind::Lint(
+            warnings.iter().map(ToString::to_string).collect(),
+        ))
+        .into());
+    }
     if a.input.inputs.is_empty() {
         eprintln!(
             "policy `{}` is valid: {} columns, {} row rules, {} derived columns",
@@ -312,6 +356,40 @@ fn create_private(p: &Path) -> Result<std::fs::File> {
         o.mode(0o600);
     }
     o.open(p).map_err(|e| Error::io(p, e))
+}
+
+fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
+    let key = if a.key_file.is_some() || std::env::var_os(minex::keys::KEY_ENV).is_some() {
+        Some(MasterKey::load(a.key_file.as_deref())?)
+    } else {
+        None
+    };
+    let cfg = minex::verify::VerifyConfig {
+        policy: a.policy.clone(),
+        extract: a.extract.clone(),
+        inputs: a.input.inputs.clone(),
+        read: a.input.read_options(65_536)?,
+        key,
+        token_sample: a.token_sample,
+    };
+    let report = minex::verify::verify(&cfg)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("report as JSON")?
+        );
+    } else {
+        eprintln!("{report}");
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(Error::privacy(format!(
+            "{} verification checks failed",
+            report.failures().count()
+        ))
+        .into())
+    }
 }
 
 fn cmd_demo(a: &DemoArgs) -> anyhow::Result<()> {

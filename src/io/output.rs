@@ -72,11 +72,19 @@ impl Staged {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
             .tempfile_in(&dir)
-            .map_err(|e| Error::io(&dir, e))?;
+            .map_err(|e| {
+                Error::io(
+                    &dir,
+                    std::io::Error::new(e.kind(), "cannot create a temporary output file here"),
+                )
+            })?;
         Ok(Staged {
             tmp,
             target: target.to_path_buf(),

@@ -1,6 +1,7 @@
 //! The policy: the language a steward writes (YAML), its validated model, and the JSON Schema
 //! published for editors (`schemas/minex-policy.schema.json`).
 
+pub mod lint;
 mod model;
 mod parse;
 
