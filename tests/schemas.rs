@@ -355,16 +355,6 @@ fn broken_policies_are_rejected_by_schema_and_parser() {
             "on_invalid value",
             variant("space: person }", "space: person, on_invalid: skip }"),
         ),
-        // YAML reads an unquoted `null` as no value, so the action and the on_invalid mode
-        // named `null` must be quoted; both tools refuse the unquoted form.
-        (
-            "unquoted null on_invalid",
-            variant("space: person }", "space: person, on_invalid: null }"),
-        ),
-        (
-            "unquoted null bare action",
-            variant("protected_identity: drop", "protected_identity: null"),
-        ),
         (
             "nullable as text",
             variant("space: person }", "space: person, nullable: \"yes\" }"),
@@ -479,6 +469,14 @@ fn unusual_valid_policies_are_accepted_by_schema_and_parser() {
         (
             "quoted null on_invalid",
             variant("space: person }", "space: person, on_invalid: \"null\" }"),
+        ),
+        (
+            "unquoted null on_invalid",
+            variant("space: person }", "space: person, on_invalid: null }"),
+        ),
+        (
+            "unquoted null bare action",
+            variant("protected_identity: drop", "protected_identity: null"),
         ),
         (
             "every bare action",

@@ -318,6 +318,8 @@ impl Parser {
             line,
         };
         let map = match v {
+            // YAML reads an unquoted `null` as no value; `first_name: null` means the action.
+            Value::Null => return Some(default(Action::Null)),
             Value::String(s) => {
                 return match s.as_str() {
                     "keep" => Some(default(Action::Keep)),
@@ -373,7 +375,10 @@ impl Parser {
                 }
             },
         };
-        let action_name = match get("action").map(scalar_text) {
+        let action_name = match get("action").map(|v| match v {
+            Value::Null => Some("null".to_string()),
+            v => scalar_text(v),
+        }) {
             Some(Some(a)) => a,
             Some(None) => {
                 self.problem(&format!("{path}.action"), "must be text");
@@ -486,7 +491,10 @@ impl Parser {
                 "`generalize` works on `type: date` (or `personnummer`, by its birth date)",
             );
         }
-        let on_invalid = match get("on_invalid").map(scalar_text) {
+        let on_invalid = match get("on_invalid").map(|v| match v {
+            Value::Null => Some("null".to_string()),
+            v => scalar_text(v),
+        }) {
             None => OnInvalid::Reject,
             Some(Some(s)) if s == "reject" => OnInvalid::Reject,
             Some(Some(s)) if s == "null" => OnInvalid::Null,
@@ -965,6 +973,15 @@ k_anonymity:
         assert!(all.contains("must be `type: personnummer`"), "{all}");
         assert!(all.contains("already an output column"), "{all}");
         assert!(all.contains("`a` is not an output column"), "{all}");
+    }
+
+    #[test]
+    fn unquoted_null_is_the_null_action() {
+        let text = "version: 1\nname: x\ndomain: d\nreference_date: 2026-01-01\ncolumns:\n  a: null\n  b: { action: null }\n  c: { type: date, action: keep, on_invalid: null }\n";
+        let p = parse(text).unwrap();
+        assert_eq!(p.columns[0].action, Action::Null);
+        assert_eq!(p.columns[1].action, Action::Null);
+        assert_eq!(p.columns[2].on_invalid, OnInvalid::Null);
     }
 
     #[test]
