@@ -206,7 +206,10 @@ fn example_policies_say_what_the_brief_says() {
         ]
     );
     let k = research.k_anonymity.as_ref().unwrap();
-    assert_eq!(k.quasi_identifiers, ["age_band", "postal_code", "sex"]);
+    assert_eq!(
+        k.quasi_identifiers,
+        ["age_band", "postal_code", "sex", "municipality_code"]
+    );
     assert_eq!(k.k, 5);
     assert_eq!(k.max_suppression, Some(0.05));
 
