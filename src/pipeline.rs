@@ -583,23 +583,67 @@ impl<'p> Engine<'p> {
 
     /// Reads every input, transforms groups of batches in parallel, and hands the results to
     /// `sink` in input order.
+    ///
+    /// Three stages overlap: a reader thread decodes batches into a bounded channel, the
+    /// calling thread transforms them in groups on the rayon pool, and a writer thread runs
+    /// `sink` (the Parquet encoder) on the results in order. The channels hold at most a few
+    /// batches each, so memory stays bounded by the batch size.
     fn stream(
         &self,
         inputs: &[Input],
         read: &ReadOptions,
         pass: Pass<'_>,
-        sink: &mut dyn FnMut(BatchOut) -> Result<()>,
+        sink: &mut (dyn FnMut(BatchOut) -> Result<()> + Send),
     ) -> Result<()> {
+        use std::sync::mpsc::sync_channel;
         let group = 2 * rayon::current_num_threads().max(1);
-        for (file_index, input) in inputs.iter().enumerate() {
-            let mut reader = input.batches(&self.plan.read, read)?;
+        std::thread::scope(|scope| -> Result<()> {
+            let (batch_tx, batch_rx) = sync_channel::<Result<(usize, u64, RecordBatch)>>(group);
+            let (out_tx, out_rx) = sync_channel::<BatchOut>(group);
+            let columns = &self.plan.read;
+            let reader = scope.spawn(move || {
+                for (file_index, input) in inputs.iter().enumerate() {
+                    let mut reader = match input.batches(columns, read) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = batch_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    loop {
+                        match reader.next_batch() {
+                            Ok(Some((first, b))) => {
+                                if batch_tx.send(Ok((file_index, first, b))).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                let _ = batch_tx.send(Err(e));
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+            let writer = scope.spawn(move || -> Result<()> {
+                for out in out_rx {
+                    sink(out)?;
+                }
+                Ok(())
+            });
+            let mut result = Ok(());
             let mut done = false;
-            while !done {
+            'outer: while !done {
                 let mut batches = Vec::with_capacity(group);
                 while batches.len() < group {
-                    match reader.next_batch()? {
-                        Some(b) => batches.push(b),
-                        None => {
+                    match batch_rx.recv() {
+                        Ok(Ok(b)) => batches.push(b),
+                        Ok(Err(e)) => {
+                            result = Err(e);
+                            break 'outer;
+                        }
+                        Err(_) => {
                             done = true;
                             break;
                         }
@@ -607,16 +651,41 @@ impl<'p> Engine<'p> {
                 }
                 let outs: Vec<Result<BatchOut>> = batches
                     .par_iter()
-                    .map(|(first_row, batch)| {
-                        self.process(file_index, &input.path, *first_row, batch, pass)
+                    .map(|(file_index, first_row, batch)| {
+                        self.process(
+                            *file_index,
+                            &inputs[*file_index].path,
+                            *first_row,
+                            batch,
+                            pass,
+                        )
                     })
                     .collect();
                 for out in outs {
-                    sink(out?)?;
+                    match out {
+                        Ok(out) => {
+                            if out_tx.send(out).is_err() {
+                                // The writer stopped; its error is reported below.
+                                break 'outer;
+                            }
+                        }
+                        Err(e) => {
+                            result = Err(e);
+                            break 'outer;
+                        }
+                    }
                 }
             }
-        }
-        Ok(())
+            drop(out_tx);
+            drop(batch_rx);
+            let written = writer
+                .join()
+                .map_err(|_| Error::internal("the writer thread panicked"))?;
+            reader
+                .join()
+                .map_err(|_| Error::internal("the reader thread panicked"))?;
+            result.and(written)
+        })
     }
 
     /// Transforms one batch.
