@@ -349,8 +349,7 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
         let batch: RecordBatch = batch.map_err(|_| {
             Error::malformed(Location::file(&cfg.extract), "cannot decode the extract")
         })?;
-        let rendered: Vec<Option<StringArray>> =
-            batch.columns().iter().map(render).collect();
+        let rendered: Vec<Option<StringArray>> = batch.columns().iter().map(render).collect();
         for (ci, field) in batch.schema().fields().iter().enumerate() {
             let name = field.name();
             let arr = batch.column(ci);

@@ -41,6 +41,10 @@ pub enum Command {
     ///
     /// Example: minex check --policy schemas/school-supplier.yaml --input register.csv
     Check(CheckArgs),
+    /// Show what a run would do, column by column, without reading past the header.
+    ///
+    /// Example: minex plan --policy schemas/school-supplier.yaml --input register.csv
+    Plan(PlanArgs),
     /// Make a new master key file (32 random bytes as 64 hex characters, mode 0600).
     ///
     /// Example: minex keygen --out minex.key
@@ -141,6 +145,18 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The policy file (YAML).
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The master key file, to show the key ids that will be used (else `MINEX_KEY` when set).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Where to write the key; an existing file is never overwritten.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -208,6 +224,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(a) => cmd_run(&a),
         Command::Check(a) => cmd_check(&a),
+        Command::Plan(a) => cmd_plan(&a),
         Command::Keygen(a) => cmd_keygen(&a),
         Command::Reidentify(a) => cmd_reidentify(&a),
         Command::Verify(a) => cmd_verify(&a),
@@ -322,6 +339,24 @@ fn cmd_check(a: &CheckArgs) -> anyhow::Result<()> {
         plan.read.len(),
         plan.outputs.len()
     );
+    Ok(())
+}
+
+fn cmd_plan(a: &PlanArgs) -> anyhow::Result<()> {
+    if a.input.inputs.is_empty() {
+        return Err(Error::usage("`minex plan` needs at least one `--input FILE`").into());
+    }
+    let read = a.input.read_options(1024)?;
+    let key = if a.key_file.is_some() || std::env::var_os(minex::keys::KEY_ENV).is_some() {
+        Some(KeySource::Load(a.key_file.clone()))
+    } else {
+        None
+    };
+    let (plan, inputs, ring) =
+        minex::pipeline::prepare(&a.policy, &a.input.inputs, &read, key.as_ref())?;
+    let mut out = std::io::stdout().lock();
+    print!("{}", minex::plan::describe(&plan, &inputs, ring.as_ref()));
+    out.flush().context("writing the plan")?;
     Ok(())
 }
 
