@@ -248,7 +248,7 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
     let mut writer = ArrowWriter::try_new(staged_parquet.file()?, schema.clone(), Some(props))
         .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
     let mut rejects = staged_rejects.writer()?;
-    let mut stats = Stats::new(&plan);
+    let mut stats = Stats::new(&plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
     {
         use std::io::Write;
@@ -1026,14 +1026,15 @@ struct Stats {
 }
 
 impl Stats {
-    fn new(plan: &Plan) -> Stats {
+    fn new(plan: &Plan, inputs: usize) -> Stats {
         let mut rows = Rows::default();
         for r in &plan.policy.rules {
             rows.filtered_by_rule.insert(r.label.clone(), 0);
         }
         Stats {
             rows,
-            rows_per_input: Vec::new(),
+            // Every input is listed, also one with a header and no rows.
+            rows_per_input: vec![0; inputs],
             rule_labels: plan.policy.rules.iter().map(|r| r.label.clone()).collect(),
             column_names: plan.columns.iter().map(|(c, _)| c.name.clone()).collect(),
             nulled: BTreeMap::new(),
