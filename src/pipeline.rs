@@ -185,9 +185,24 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
     let engine = Engine::new(&plan, ring.as_ref())?;
 
     // Digest the inputs on another thread while the pipeline reads them.
-    let to_hash = cfg.inputs.clone();
+    let to_hash: Vec<(PathBuf, bool)> = inputs
+        .iter()
+        .map(|i| (i.path.clone(), i.format == crate::io::InputFormat::Csv))
+        .collect();
     let hasher = std::thread::spawn(move || -> Result<Vec<(String, u64)>> {
-        to_hash.iter().map(|p| sha256_file(p)).collect()
+        to_hash
+            .iter()
+            .map(|(p, csv)| {
+                let (sha, bytes, odd_quotes) = crate::io::output::sha256_and_quote_parity(p)?;
+                if *csv && odd_quotes {
+                    return Err(Error::malformed(
+                        Location::file(p),
+                        "the file ends inside a quoted field (an odd number of `\"`): it is probably truncated; nothing was written",
+                    ));
+                }
+                Ok((sha, bytes))
+            })
+            .collect()
     });
 
     // Pass 1 (only with k-anonymity): class sizes.

@@ -1410,3 +1410,23 @@ fn demo_writes_an_extract_and_its_manifest() {
         .mode();
     assert_eq!(key_mode & 0o077, 0);
 }
+
+/// A CSV cut off inside a quoted field would otherwise pass as a shorter last value.
+#[test]
+fn a_truncated_csv_ending_inside_quotes_is_refused() {
+    let dir = tempdir();
+    let d = dir.path();
+    let key = write_key_file(d);
+    let out = out_dir(d);
+    let policy = write(
+        d,
+        "p.yaml",
+        "version: 1\nname: t\ndomain: test-domain\nreference_date: 2026-01-01\ncolumns:\n  a: keep\n  b: keep\n",
+    );
+    let input = write(d, "truncated.csv", "a,b\n1,\"Uppsala\n");
+    let o = minex_run(&policy, &[&input], &out.join("x.parquet"), &key, &[]);
+    o.expect_code(4);
+    assert!(o.stderr.contains("truncated"), "{}", o.stderr);
+    assert!(!o.stderr.contains("Uppsala"), "{}", o.stderr);
+    assert_eq!(list_dir(&out), Vec::<String>::new());
+}
