@@ -73,6 +73,8 @@ pub struct RunConfig {
     pub zstd_level: i32,
     /// Rows per Parquet row group.
     pub row_group_size: usize,
+    /// Show a progress line on standard error.
+    pub progress: bool,
 }
 
 impl RunConfig {
@@ -92,6 +94,7 @@ impl RunConfig {
             threads: None,
             zstd_level: 3,
             row_group_size: 512 * 1024,
+            progress: false,
         }
     }
 }
@@ -183,7 +186,35 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
     }
     let (plan, inputs, ring) = prepare(&cfg.policy, &cfg.inputs, &cfg.read, Some(&cfg.key))?;
     let engine = Engine::new(&plan, ring.as_ref())?;
+    let progress = cfg
+        .progress
+        .then(|| Progress::start(&inputs, plan.policy.k_anonymity.is_some()));
+    let mut read = cfg.read.clone();
+    if let Some(p) = &progress {
+        read.bytes_read = Some(p.bytes.clone());
+        read.rows_read = Some(p.rows.clone());
+    }
+    let result = write_run(
+        cfg, &plan, &inputs, &engine, &read, started_at, clock, paths,
+    );
+    if let Some(p) = progress {
+        p.stop();
+    }
+    result
+}
 
+/// Passes 1 (with k-anonymity) and 2, the manifest and the commit.
+#[allow(clippy::too_many_arguments)]
+fn write_run(
+    cfg: &RunConfig,
+    plan: &Plan,
+    inputs: &[Input],
+    engine: &Engine<'_>,
+    read: &ReadOptions,
+    started_at: SystemTime,
+    clock: Instant,
+    paths: OutputPaths,
+) -> Result<RunSummary> {
     // Digest the inputs on another thread while the pipeline reads them.
     let to_hash: Vec<(PathBuf, bool)> = inputs
         .iter()
@@ -208,7 +239,7 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
     // Pass 1 (only with k-anonymity): class sizes.
     let gate = match &plan.policy.k_anonymity {
         Some(k) => {
-            let counts = engine.count_classes(&inputs, &cfg.read)?;
+            let counts = engine.count_classes(inputs, read)?;
             let gate = Gate::new(k.k, counts.classes, counts.rows_at_gate);
             if gate.rows_below > 0 && k.on_violation == OnViolation::Fail {
                 return Err(Error::privacy(format!(
@@ -263,7 +294,7 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
     let mut writer = ArrowWriter::try_new(staged_parquet.file()?, schema.clone(), Some(props))
         .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
     let mut rejects = staged_rejects.writer()?;
-    let mut stats = Stats::new(&plan, cfg.inputs.len());
+    let mut stats = Stats::new(plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
     {
         use std::io::Write;
@@ -297,7 +328,7 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
             stats.add(&out);
             Ok(())
         };
-        engine.stream(&inputs, &cfg.read, Pass::Write(gate.as_ref()), &mut sink)?;
+        engine.stream(inputs, read, Pass::Write(gate.as_ref()), &mut sink)?;
         rejects
             .flush()
             .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
@@ -375,7 +406,7 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
             .collect(),
         outputs,
         rows: stats.rows.clone(),
-        columns: column_infos(&plan, &stats),
+        columns: column_infos(plan, &stats),
         derived: plan
             .policy
             .derive
@@ -411,6 +442,65 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
         paths,
         wrote_rejects,
     })
+}
+
+/// The progress line: rows, bytes, rows per second and an estimate of the time left, on
+/// standard error, redrawn four times a second. Never a value.
+struct Progress {
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+    rows: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(inputs: &[Input], two_passes: bool) -> Progress {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let total: u64 = inputs
+            .iter()
+            .filter_map(|i| std::fs::metadata(&i.path).ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+            * if two_passes { 2 } else { 1 };
+        let bytes = Arc::new(AtomicU64::new(0));
+        let rows = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, r, s) = (bytes.clone(), rows.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                let (done, n) = (b.load(Ordering::Relaxed), r.load(Ordering::Relaxed));
+                let secs = t0.elapsed().as_secs_f64().max(1e-3);
+                let eta = if done > 0 && total > done {
+                    format!(
+                        ", about {:.0} s left",
+                        secs * (total - done) as f64 / done as f64
+                    )
+                } else {
+                    String::new()
+                };
+                eprint!(
+                    "\r\x1b[K{n} rows, {:.0} of {:.0} MB read, {:.0} rows/s{eta}",
+                    done as f64 / 1e6,
+                    total as f64 / 1e6,
+                    n as f64 / secs
+                );
+            }
+            eprint!("\r\x1b[K");
+        });
+        Progress {
+            bytes,
+            rows,
+            stop,
+            thread,
+        }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -641,9 +731,14 @@ impl<'p> Engine<'p> {
                     }
                 }
             });
+            let rows_done = read.rows_read.clone();
             let writer = scope.spawn(move || -> Result<()> {
                 for out in out_rx {
+                    let n = out.rows_in;
                     sink(out)?;
+                    if let Some(c) = &rows_done {
+                        c.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
                 Ok(())
             });

@@ -99,6 +99,7 @@ impl InputArgs {
         Ok(ReadOptions {
             delimiter,
             batch_size,
+            ..ReadOptions::default()
         })
     }
 }
@@ -127,7 +128,8 @@ pub struct RunArgs {
     /// zstd compression level of the extract (1-22).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub zstd_level: i32,
-    /// Print nothing on success.
+    /// Print nothing on success, and no progress bar (which is shown only when standard error
+    /// is a terminal).
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
@@ -245,6 +247,7 @@ fn cmd_run(a: &RunArgs) -> anyhow::Result<()> {
     cfg.read = a.input.read_options(a.batch_size)?;
     cfg.threads = a.threads;
     cfg.zstd_level = a.zstd_level;
+    cfg.progress = !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = minex::pipeline::run(&cfg)?;
     if !a.quiet {
         print_summary(&summary);

@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -54,6 +55,10 @@ pub struct ReadOptions {
     pub delimiter: u8,
     /// Rows per batch.
     pub batch_size: usize,
+    /// When set, CSV readers add the bytes they read here (for progress reporting).
+    pub bytes_read: Option<Arc<AtomicU64>>,
+    /// When set, the pipeline adds the rows it has finished here (for progress reporting).
+    pub rows_read: Option<Arc<AtomicU64>>,
 }
 
 impl Default for ReadOptions {
@@ -61,7 +66,25 @@ impl Default for ReadOptions {
         ReadOptions {
             delimiter: b',',
             batch_size: 64 * 1024,
+            bytes_read: None,
+            rows_read: None,
         }
+    }
+}
+
+/// A reader that counts the bytes it hands out.
+struct Counting<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
     }
 }
 
@@ -174,20 +197,21 @@ impl Input {
                     .enumerate()
                     .map(|(i, h)| Field::new(format!("{i}:{h}"), DataType::Utf8, true))
                     .collect();
-                let reader =
-                    arrow::csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
-                        .with_header(true)
-                        .with_delimiter(options.delimiter)
-                        .with_batch_size(options.batch_size)
-                        .with_projection(indices.clone())
-                        .build(Box::new(BufReader::with_capacity(1 << 20, file))
-                            as Box<dyn Read + Send>)
-                        .map_err(|_| {
-                            Error::malformed(
-                                Location::file(&self.path),
-                                "cannot start the CSV reader",
-                            )
-                        })?;
+                let reader = arrow::csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
+                    .with_header(true)
+                    .with_delimiter(options.delimiter)
+                    .with_batch_size(options.batch_size)
+                    .with_projection(indices.clone())
+                    .build(Box::new(BufReader::with_capacity(
+                        1 << 20,
+                        Counting {
+                            inner: file,
+                            counter: options.bytes_read.clone(),
+                        },
+                    )) as Box<dyn Read + Send>)
+                    .map_err(|_| {
+                        Error::malformed(Location::file(&self.path), "cannot start the CSV reader")
+                    })?;
                 Inner::Csv(Box::new(reader))
             }
             InputFormat::Parquet => {
@@ -256,6 +280,7 @@ impl BatchReader {
             Some(Ok(batch)) => {
                 let first = self.rows_read + 1;
                 self.rows_read += batch.num_rows() as u64;
+
                 // Rename the projected columns to their plain names and fix the order.
                 let batch = self.reorder(batch)?;
                 Ok(Some((first, batch)))
