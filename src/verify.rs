@@ -451,7 +451,13 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
     }
 
     // The manifest beside the extract.
-    verify_manifest(cfg, &meta, &policy_sha, total_rows, &mut report);
+    let counted = (!qi_idx.is_empty()).then(|| {
+        (
+            classes.len() as u64,
+            classes.values().copied().min().unwrap_or(0),
+        )
+    });
+    verify_manifest(cfg, &meta, &policy_sha, total_rows, counted, &mut report);
 
     // Leaks.
     match &needles {
@@ -539,6 +545,7 @@ fn verify_manifest(
     meta: &HashMap<String, String>,
     policy_sha: &str,
     rows: u64,
+    counted_classes: Option<(u64, u64)>,
     report: &mut VerifyReport,
 ) {
     let name = cfg
@@ -615,13 +622,62 @@ fn verify_manifest(
                     .is_ok_and(|(sha, bytes)| sha == other.sha256 && bytes == other.bytes);
                 report.check(
                     ok,
-                    "manifest.sha256",
+                    "manifest.rejects_sha256",
                     None,
                     format!("`{}` matches its digest", p.display()),
                 );
             }
         }
         None => report.fail("manifest.outputs", None, "the manifest lists no output"),
+    }
+    let listed: u64 = m.inputs.iter().map(|i| i.rows).sum();
+    report.check(
+        listed == m.rows.input,
+        "manifest.input_rows",
+        None,
+        format!(
+            "the inputs' rows add up to {listed}, `rows.in` is {}",
+            m.rows.input
+        ),
+    );
+    if !cfg.inputs.is_empty() {
+        let mut unmatched = 0;
+        for p in &cfg.inputs {
+            let ok = crate::io::output::sha256_file(p).is_ok_and(|(sha, bytes)| {
+                m.inputs.iter().any(|i| i.sha256 == sha && i.bytes == bytes)
+            });
+            if !ok {
+                unmatched += 1;
+            }
+        }
+        report.check(
+            unmatched == 0 && cfg.inputs.len() == m.inputs.len(),
+            "manifest.input_sha256",
+            None,
+            format!(
+                "{} of {} given inputs match a digest in the manifest, which lists {}",
+                cfg.inputs.len() - unmatched,
+                cfg.inputs.len(),
+                m.inputs.len()
+            ),
+        );
+    }
+    match (&m.k_anonymity, counted_classes) {
+        (Some(k), Some((classes, smallest))) => report.check(
+            k.classes == classes && k.smallest_class == smallest && k.suppressed == m.rows.suppressed,
+            "manifest.k_anonymity",
+            None,
+            format!(
+                "manifest: {} classes, smallest {}, {} suppressed; counted on the extract: {classes} classes, smallest {smallest}; rows.suppressed {}",
+                k.classes, k.smallest_class, k.suppressed, m.rows.suppressed
+            ),
+        ),
+        (None, Some(_)) => report.fail(
+            "manifest.k_anonymity",
+            None,
+            "the policy asks for k-anonymity but the manifest has no `k_anonymity` figures",
+        ),
+        _ => {}
     }
 }
 
