@@ -60,10 +60,11 @@ fn every_spelling_of_a_number_gives_one_token() {
         assert!(invalid.is_empty(), "{long}: {invalid:?}");
         let tokens = kernels::tokenize(&canon.text, &tok);
         let tokens = tokens.as_string::<i32>();
-        for i in 0..tokens.len() {
-            assert_eq!(canon.text.value(i), long, "spelling {}", spellings[i]);
+        for (i, spelling) in spellings.iter().enumerate() {
+            assert_eq!(canon.text.value(i), long, "spelling {spelling}");
             assert_eq!(tokens.value(i), tok.token(long.as_bytes()));
         }
+        assert_eq!(tokens.len(), spellings.len());
         let ints: ArrayRef = Arc::new(Int64Array::from(vec![r["integer"].as_i64().unwrap()]));
         let (canon, invalid) = canonicalize(&spec(), &ints, reference).unwrap();
         assert!(invalid.is_empty());
