@@ -38,7 +38,7 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::ident::InvalidReason;
 use crate::io::output::{OutputPaths, Staged, commit, sha256_file};
-use crate::io::{Input, ReadOptions};
+use crate::io::{Input, RawBatch, ReadOptions};
 use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
 use crate::plan::{OutputSource, Plan};
 use crate::policy::{Action, Condition, Generalization, OnInvalid, OnViolation, Policy, ValueType};
@@ -216,23 +216,16 @@ fn write_run(
     paths: OutputPaths,
 ) -> Result<RunSummary> {
     // Digest the inputs on another thread while the pipeline reads them.
-    let to_hash: Vec<(PathBuf, bool)> = inputs
+    // CSV inputs are digested while they are read; Parquet inputs (read by column chunks,
+    // not front to back) are digested on another thread.
+    let to_hash: Vec<Option<PathBuf>> = inputs
         .iter()
-        .map(|i| (i.path.clone(), i.format == crate::io::InputFormat::Csv))
+        .map(|i| (i.format == crate::io::InputFormat::Parquet).then(|| i.path.clone()))
         .collect();
-    let hasher = std::thread::spawn(move || -> Result<Vec<(String, u64)>> {
+    let hasher = std::thread::spawn(move || -> Result<Vec<Option<(String, u64)>>> {
         to_hash
             .iter()
-            .map(|(p, csv)| {
-                let (sha, bytes, odd_quotes) = crate::io::output::sha256_and_quote_parity(p)?;
-                if *csv && odd_quotes {
-                    return Err(Error::malformed(
-                        Location::file(p),
-                        "the file ends inside a quoted field (an odd number of `\"`): it is probably truncated; nothing was written",
-                    ));
-                }
-                Ok((sha, bytes))
-            })
+            .map(|p| p.as_ref().map(|p| sha256_file(p)).transpose())
             .collect()
     });
 
@@ -296,6 +289,7 @@ fn write_run(
     let mut rejects = staged_rejects.writer()?;
     let mut stats = Stats::new(plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
+    let streamed_digests;
     {
         use std::io::Write;
         rejects
@@ -328,7 +322,7 @@ fn write_run(
             stats.add(&out);
             Ok(())
         };
-        engine.stream(inputs, read, Pass::Write(gate.as_ref()), &mut sink)?;
+        streamed_digests = engine.stream(inputs, read, Pass::Write(gate.as_ref()), &mut sink)?;
         rejects
             .flush()
             .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
@@ -342,9 +336,17 @@ fn write_run(
     })?;
 
     // The manifest.
-    let input_digests = hasher
+    let hashed = hasher
         .join()
         .map_err(|_| Error::internal("the input digest thread panicked"))??;
+    let input_digests: Vec<(String, u64)> = hashed
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.or_else(|| streamed_digests.get(i).cloned().flatten())
+                .ok_or_else(|| Error::internal("an input was neither read to its end nor digested"))
+        })
+        .collect::<Result<_>>()?;
     let (pq_sha, pq_bytes) = sha256_file(staged_parquet.tmp_path())?;
     let mut outputs = vec![OutputInfo {
         path: paths.parquet.display().to_string(),
@@ -699,37 +701,40 @@ impl<'p> Engine<'p> {
         read: &ReadOptions,
         pass: Pass<'_>,
         sink: &mut (dyn FnMut(BatchOut) -> Result<()> + Send),
-    ) -> Result<()> {
+    ) -> Result<Vec<Option<(String, u64)>>> {
         use std::sync::mpsc::sync_channel;
         let group = 2 * rayon::current_num_threads().max(1);
-        std::thread::scope(|scope| -> Result<()> {
-            let (batch_tx, batch_rx) = sync_channel::<Result<(usize, u64, RecordBatch)>>(group);
+        std::thread::scope(|scope| -> Result<Vec<Option<(String, u64)>>> {
+            let (batch_tx, batch_rx) = sync_channel::<Result<(usize, u64, RawBatch)>>(group);
             let (out_tx, out_rx) = sync_channel::<BatchOut>(group);
             let columns = &self.plan.read;
             let reader = scope.spawn(move || {
+                let mut digests = Vec::with_capacity(inputs.len());
                 for (file_index, input) in inputs.iter().enumerate() {
                     let mut reader = match input.batches(columns, read) {
                         Ok(r) => r,
                         Err(e) => {
                             let _ = batch_tx.send(Err(e));
-                            return;
+                            return digests;
                         }
                     };
                     loop {
-                        match reader.next_batch() {
+                        match reader.next_raw() {
                             Ok(Some((first, b))) => {
                                 if batch_tx.send(Ok((file_index, first, b))).is_err() {
-                                    return;
+                                    return digests;
                                 }
                             }
                             Ok(None) => break,
                             Err(e) => {
                                 let _ = batch_tx.send(Err(e));
-                                return;
+                                return digests;
                             }
                         }
                     }
+                    digests.push(reader.digest());
                 }
+                digests
             });
             let rows_done = read.rows_read.clone();
             let writer = scope.spawn(move || -> Result<()> {
@@ -760,15 +765,11 @@ impl<'p> Engine<'p> {
                     }
                 }
                 let outs: Vec<Result<BatchOut>> = batches
-                    .par_iter()
-                    .map(|(file_index, first_row, batch)| {
-                        self.process(
-                            *file_index,
-                            &inputs[*file_index].path,
-                            *first_row,
-                            batch,
-                            pass,
-                        )
+                    .into_par_iter()
+                    .map(|(file_index, first_row, raw)| {
+                        let path = &inputs[file_index].path;
+                        let batch = raw.decode(path, first_row)?;
+                        self.process(file_index, path, first_row, &batch, pass)
                     })
                     .collect();
                 for out in outs {
@@ -791,10 +792,11 @@ impl<'p> Engine<'p> {
             let written = writer
                 .join()
                 .map_err(|_| Error::internal("the writer thread panicked"))?;
-            reader
+            let digests = reader
                 .join()
                 .map_err(|_| Error::internal("the reader thread panicked"))?;
-            result.and(written)
+            result.and(written)?;
+            Ok(digests)
         })
     }
 

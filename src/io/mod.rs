@@ -8,6 +8,7 @@
 //! Errors from the underlying parsers are re-worded here: arrow's CSV errors may quote data,
 //! so only messages made of numbers and names are passed on.
 
+pub mod csv;
 pub mod output;
 
 use std::fs::File;
@@ -111,12 +112,12 @@ impl Input {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         match format {
             InputFormat::Csv => {
-                let mut rdr = csv::ReaderBuilder::new()
+                let mut rdr = ::csv::ReaderBuilder::new()
                     .delimiter(options.delimiter)
                     .has_headers(true)
                     .from_reader(BufReader::new(file));
                 let header = rdr.headers().map_err(|e| {
-                    if let csv::ErrorKind::Io(io) = e.kind() {
+                    if let ::csv::ErrorKind::Io(io) = e.kind() {
                         Error::io(path, std::io::Error::new(io.kind(), io.to_string()))
                     } else {
                         Error::malformed(
@@ -191,28 +192,21 @@ impl Input {
         let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let inner = match self.format {
             InputFormat::Csv => {
-                let fields: Vec<Field> = self
-                    .header
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| Field::new(format!("{i}:{h}"), DataType::Utf8, true))
-                    .collect();
-                let reader = arrow::csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
-                    .with_header(true)
-                    .with_delimiter(options.delimiter)
-                    .with_batch_size(options.batch_size)
-                    .with_projection(indices.clone())
-                    .build(Box::new(BufReader::with_capacity(
-                        1 << 20,
-                        Counting {
-                            inner: file,
-                            counter: options.bytes_read.clone(),
-                        },
-                    )) as Box<dyn Read + Send>)
-                    .map_err(|_| {
-                        Error::malformed(Location::file(&self.path), "cannot start the CSV reader")
-                    })?;
-                Inner::Csv(Box::new(reader))
+                let layout = Arc::new(csv::Layout::new(
+                    options.delimiter,
+                    self.header.len(),
+                    &indices,
+                    columns,
+                ));
+                let reader = Counting {
+                    inner: file,
+                    counter: options.bytes_read.clone(),
+                };
+                Inner::Csv(Box::new(csv::Chunker::new(
+                    reader,
+                    layout,
+                    options.batch_size,
+                )))
             }
             InputFormat::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
@@ -242,8 +236,44 @@ impl Input {
 }
 
 enum Inner {
-    Csv(Box<arrow::csv::Reader<Box<dyn Read + Send>>>),
+    Csv(Box<csv::Chunker<Counting<File>>>),
     Parquet(ParquetRecordBatchReader),
+}
+
+/// A batch as read: decoded already (Parquet) or still raw CSV records, which any thread can
+/// decode with [`RawBatch::decode`].
+#[derive(Debug)]
+pub enum RawBatch {
+    /// Decoded columns.
+    Arrow(RecordBatch),
+    /// Whole CSV records.
+    Csv(csv::CsvChunk),
+}
+
+impl RawBatch {
+    /// Decodes to the projected columns. `path` and `first_row` locate errors.
+    ///
+    /// # Errors
+    /// `Malformed`, naming the row, never a value.
+    pub fn decode(self, path: &Path, first_row: u64) -> Result<RecordBatch> {
+        match self {
+            RawBatch::Arrow(b) => Ok(b),
+            RawBatch::Csv(c) => c.decode().map_err(|e| {
+                Error::malformed(
+                    Location::file(path).with_row(first_row + e.record as u64),
+                    e.what,
+                )
+            }),
+        }
+    }
+
+    /// Rows in the batch.
+    pub fn num_rows(&self) -> usize {
+        match self {
+            RawBatch::Arrow(b) => b.num_rows(),
+            RawBatch::Csv(c) => c.rows(),
+        }
+    }
 }
 
 /// A batch with its place in the input.
@@ -266,26 +296,51 @@ pub struct BatchReader {
 }
 
 impl BatchReader {
-    /// The next batch, or `None` at the end.
+    /// The next batch, decoded, or `None` at the end.
     ///
     /// # Errors
-    /// `Malformed` when the file is broken, naming the file and the row near which it broke.
+    /// `Malformed` when the file is broken, naming the file and the row.
     pub fn next_batch(&mut self) -> Result<Option<(u64, RecordBatch)>> {
-        let next = match &mut self.inner {
-            Inner::Csv(r) => r.next(),
-            Inner::Parquet(r) => r.next(),
-        };
-        match next {
+        match self.next_raw()? {
+            Some((first, raw)) => Ok(Some((first, raw.decode(&self.path, first)?))),
             None => Ok(None),
-            Some(Ok(batch)) => {
-                let first = self.rows_read + 1;
-                self.rows_read += batch.num_rows() as u64;
+        }
+    }
 
-                // Rename the projected columns to their plain names and fix the order.
-                let batch = self.reorder(batch)?;
-                Ok(Some((first, batch)))
-            }
-            Some(Err(e)) => Err(self.reword(&e)),
+    /// The next batch as read (CSV still undecoded), with its first row number.
+    ///
+    /// # Errors
+    /// `Malformed` or `Io`.
+    pub fn next_raw(&mut self) -> Result<Option<(u64, RawBatch)>> {
+        let first = self.rows_read + 1;
+        match &mut self.inner {
+            Inner::Csv(c) => match c.next_chunk() {
+                Ok(Some(chunk)) => {
+                    self.rows_read += chunk.rows() as u64;
+                    Ok(Some((first, RawBatch::Csv(chunk))))
+                }
+                Ok(None) => Ok(None),
+                Err(Ok(io)) => Err(Error::io(&self.path, io)),
+                Err(Err(what)) => Err(Error::malformed(Location::file(&self.path), what)),
+            },
+            Inner::Parquet(r) => match r.next() {
+                None => Ok(None),
+                Some(Ok(batch)) => {
+                    self.rows_read += batch.num_rows() as u64;
+                    let batch = self.reorder(batch)?;
+                    Ok(Some((first, RawBatch::Arrow(batch))))
+                }
+                Some(Err(e)) => Err(self.reword(&e)),
+            },
+        }
+    }
+
+    /// For CSV inputs read to the end: the file's SHA-256 (hex) and size, computed while
+    /// reading.
+    pub fn digest(&self) -> Option<(String, u64)> {
+        match &self.inner {
+            Inner::Csv(c) => Some(c.digest()),
+            Inner::Parquet(_) => None,
         }
     }
 

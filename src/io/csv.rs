@@ -1,0 +1,471 @@
+//! A CSV reader built for parallel decoding: a sequential *chunker* cuts the file into
+//! record-aligned chunks, and [`CsvChunk::decode`] turns a chunk into Arrow string arrays on
+//! any thread.
+//!
+//! # Why not one sequential parser
+//! Decoding (finding fields, copying the projected ones, validating UTF-8) is most of a CSV
+//! reader's cost. The chunker only needs to know where records end, which takes one
+//! `memchr2` pass over quotes and newlines; the expensive part then runs on every core.
+//!
+//! # The rules (RFC 4180)
+//! Records end with `\n` (an `\r` before it is dropped); fields are separated by the
+//! delimiter; a field that starts with `"` is quoted, may hold delimiters and newlines, and
+//! writes a quote as `""`. An empty field (quoted or not) is null. A UTF-8 BOM before the
+//! header is skipped. Every record must have as many fields as the header. A file that ends
+//! inside a quoted field (a truncated file) is an error. Only the projected columns are
+//! copied; the others are skipped over.
+//!
+//! The chunker also digests the bytes it reads (SHA-256), so the manifest's input digest
+//! costs no second read of the file.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use memchr::{memchr, memchr2, memchr2_iter};
+use sha2::{Digest, Sha256};
+
+/// Target size of a chunk in bytes.
+const CHUNK_BYTES: usize = 2 << 20;
+
+/// What a chunk needs to know to decode itself.
+#[derive(Debug)]
+pub struct Layout {
+    /// The field delimiter.
+    pub delimiter: u8,
+    /// Fields per record (the header's width).
+    pub fields: usize,
+    /// For each field of a record, its output column, if projected.
+    pub column_of_field: Vec<Option<usize>>,
+    /// The output schema (projected columns, in output order, all `Utf8`).
+    pub schema: SchemaRef,
+}
+
+impl Layout {
+    /// A layout reading `projection` (field indices, in output order) named `names`.
+    pub fn new(delimiter: u8, fields: usize, projection: &[usize], names: &[String]) -> Layout {
+        let mut column_of_field = vec![None; fields];
+        for (out, &f) in projection.iter().enumerate() {
+            if f < fields {
+                column_of_field[f] = Some(out);
+            }
+        }
+        let schema = Arc::new(Schema::new(
+            names
+                .iter()
+                .map(|n| Field::new(n, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+        Layout {
+            delimiter,
+            fields,
+            column_of_field,
+            schema,
+        }
+    }
+}
+
+/// Whole records, ready to decode anywhere.
+#[derive(Debug)]
+pub struct CsvChunk {
+    bytes: Vec<u8>,
+    rows: usize,
+    layout: Arc<Layout>,
+}
+
+/// Why a chunk could not be decoded: which record (0-based in the chunk) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkError {
+    /// The record within the chunk.
+    pub record: usize,
+    /// What is wrong (never a value).
+    pub what: String,
+}
+
+struct ColumnBuilder {
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    valid: Vec<bool>,
+    any_null: bool,
+}
+
+impl CsvChunk {
+    /// Records in the chunk.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Decodes the projected columns.
+    ///
+    /// # Errors
+    /// A [`ChunkError`] naming the record: a wrong number of fields, text after a closing
+    /// quote, an unterminated quote, or invalid UTF-8.
+    pub fn decode(&self) -> Result<RecordBatch, ChunkError> {
+        let l = &*self.layout;
+        let b = &self.bytes[..];
+        let n_out = l.schema.fields().len();
+        let per_col = b.len() / l.fields.max(1) + 16;
+        let mut cols: Vec<ColumnBuilder> = (0..n_out)
+            .map(|_| {
+                let mut offsets = Vec::with_capacity(self.rows + 1);
+                offsets.push(0);
+                ColumnBuilder {
+                    values: Vec::with_capacity(per_col),
+                    offsets,
+                    valid: Vec::with_capacity(self.rows),
+                    any_null: false,
+                }
+            })
+            .collect();
+        let d = l.delimiter;
+        let len = b.len();
+        let mut pos = 0;
+        let mut record = 0usize;
+        let err = |record: usize, what: &str| ChunkError {
+            record,
+            what: what.to_string(),
+        };
+        while pos < len {
+            let mut field = 0usize;
+            loop {
+                let target = l.column_of_field.get(field).copied().flatten();
+                if field >= l.fields {
+                    return Err(err(
+                        record,
+                        &format!("a record has more than the header's {} fields", l.fields),
+                    ));
+                }
+                if pos < len && b[pos] == b'"' {
+                    pos += 1;
+                    let start_len = target.map(|c| cols[c].values.len());
+                    loop {
+                        match memchr(b'"', &b[pos..]) {
+                            Some(q) => {
+                                if let Some(c) = target {
+                                    cols[c].values.extend_from_slice(&b[pos..pos + q]);
+                                }
+                                pos += q + 1;
+                                if pos < len && b[pos] == b'"' {
+                                    if let Some(c) = target {
+                                        cols[c].values.push(b'"');
+                                    }
+                                    pos += 1;
+                                } else {
+                                    break;
+                                }
+                            }
+                            None => return Err(err(record, "a quoted field is not closed")),
+                        }
+                    }
+                    if let (Some(c), Some(start)) = (target, start_len) {
+                        let col = &mut cols[c];
+                        let empty = col.values.len() == start;
+                        finish_value(col, empty);
+                    }
+                } else {
+                    let end = memchr2(d, b'\n', &b[pos..]).map_or(len, |i| pos + i);
+                    let mut value_end = end;
+                    if value_end > pos
+                        && b[value_end - 1] == b'\r'
+                        && (end == len || b[end] == b'\n')
+                    {
+                        value_end -= 1;
+                    }
+                    if let Some(c) = target {
+                        let col = &mut cols[c];
+                        col.values.extend_from_slice(&b[pos..value_end]);
+                        finish_value(col, value_end == pos);
+                    }
+                    pos = end;
+                }
+                field += 1;
+                if pos >= len {
+                    break;
+                }
+                match b[pos] {
+                    x if x == d => pos += 1,
+                    b'\n' => {
+                        pos += 1;
+                        break;
+                    }
+                    b'\r' if pos + 1 < len && b[pos + 1] == b'\n' => {
+                        pos += 2;
+                        break;
+                    }
+                    b'\r' if pos + 1 == len => {
+                        pos += 1;
+                        break;
+                    }
+                    _ => return Err(err(record, "text follows a closing quote")),
+                }
+            }
+            if field != l.fields {
+                return Err(err(
+                    record,
+                    &format!("a record has {field} fields, the header has {}", l.fields),
+                ));
+            }
+            record += 1;
+        }
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(n_out);
+        for (i, col) in cols.into_iter().enumerate() {
+            let nulls = col.any_null.then(|| NullBuffer::from(col.valid));
+            let offsets = OffsetBuffer::new(ScalarBuffer::from(col.offsets));
+            let array = StringArray::try_new(offsets, Buffer::from_vec(col.values), nulls)
+                .map_err(|_| {
+                    err(
+                        0,
+                        &format!(
+                            "column `{}` is not valid UTF-8 in this part of the file",
+                            l.schema.field(i).name()
+                        ),
+                    )
+                })?;
+            arrays.push(Arc::new(array));
+        }
+        RecordBatch::try_new(l.schema.clone(), arrays)
+            .map_err(|_| err(0, "the columns of a chunk have different lengths"))
+    }
+}
+
+fn finish_value(col: &mut ColumnBuilder, empty: bool) {
+    // Offsets beyond i32 are impossible: a chunk is a few MiB (a single record larger than
+    // 2 GiB would fail UTF-8 validation of its offsets and be reported).
+    col.offsets
+        .push(i32::try_from(col.values.len()).unwrap_or(i32::MAX));
+    col.valid.push(!empty);
+    col.any_null |= empty;
+}
+
+/// Cuts a CSV byte stream into chunks of whole records, skipping the header.
+pub struct Chunker<R> {
+    reader: R,
+    layout: Arc<Layout>,
+    buf: Vec<u8>,
+    eof: bool,
+    header_skipped: bool,
+    max_rows: usize,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Chunker<R> {
+    /// A chunker over `reader` whose chunks hold at most `max_rows` records.
+    pub fn new(reader: R, layout: Arc<Layout>, max_rows: usize) -> Chunker<R> {
+        Chunker {
+            reader,
+            layout,
+            buf: Vec::with_capacity(CHUNK_BYTES * 2),
+            eof: false,
+            header_skipped: false,
+            max_rows: max_rows.max(1),
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<()> {
+        let start = self.buf.len();
+        self.buf.resize(start + CHUNK_BYTES, 0);
+        let mut filled = start;
+        while filled < self.buf.len() {
+            let n = self.reader.read(&mut self.buf[filled..])?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            filled += n;
+        }
+        self.hasher.update(&self.buf[start..filled]);
+        self.bytes += (filled - start) as u64;
+        self.buf.truncate(filled);
+        Ok(())
+    }
+
+    /// Finds the end of up to `max` records in `buf` (outside quotes); returns the byte
+    /// length and the count, or `None` when no record ends in `buf`.
+    fn cut(&self, max: usize) -> Option<(usize, usize)> {
+        let mut in_quotes = false;
+        let mut rows = 0;
+        let mut end = None;
+        for i in memchr2_iter(b'"', b'\n', &self.buf) {
+            if self.buf[i] == b'"' {
+                in_quotes = !in_quotes;
+            } else if !in_quotes {
+                rows += 1;
+                end = Some((i + 1, rows));
+                if rows == max {
+                    break;
+                }
+            }
+        }
+        end
+    }
+
+    /// The next chunk, or `None` at the end.
+    ///
+    /// # Errors
+    /// `Err(Ok(io))` for an I/O error, `Err(Err(what))` when the file ends inside quotes.
+    pub fn next_chunk(
+        &mut self,
+    ) -> Result<Option<CsvChunk>, std::result::Result<std::io::Error, String>> {
+        loop {
+            if !self.header_skipped {
+                if self.buf.is_empty() && !self.eof {
+                    self.fill().map_err(Ok)?;
+                }
+                if self.buf.starts_with(b"\xef\xbb\xbf") {
+                    self.buf.drain(..3);
+                }
+                match self.cut(1) {
+                    Some((end, _)) => {
+                        self.buf.drain(..end);
+                        self.header_skipped = true;
+                    }
+                    None if self.eof => {
+                        self.buf.clear();
+                        self.header_skipped = true;
+                    }
+                    None => {
+                        self.fill().map_err(Ok)?;
+                        continue;
+                    }
+                }
+            }
+            let want = self.max_rows;
+            match self.cut(want) {
+                Some((end, rows)) if rows == want || end >= CHUNK_BYTES || self.eof => {
+                    let rest = self.buf.split_off(end);
+                    let bytes = std::mem::replace(&mut self.buf, rest);
+                    return Ok(Some(self.chunk(bytes, rows)));
+                }
+                _ if self.eof => {
+                    if self.buf.is_empty() {
+                        return Ok(None);
+                    }
+                    // The last record has no newline.
+                    let quotes = memchr::memchr_iter(b'"', &self.buf).count();
+                    if quotes % 2 == 1 {
+                        return Err(Err(
+                            "the file ends inside a quoted field: it is probably truncated".into(),
+                        ));
+                    }
+                    let bytes = std::mem::take(&mut self.buf);
+                    return Ok(Some(self.chunk(bytes, 1)));
+                }
+                _ => self.fill().map_err(Ok)?,
+            }
+        }
+    }
+
+    fn chunk(&self, bytes: Vec<u8>, rows: usize) -> CsvChunk {
+        CsvChunk {
+            bytes,
+            rows,
+            layout: self.layout.clone(),
+        }
+    }
+
+    /// The SHA-256 (hex) and size of everything read so far (the whole file, at the end).
+    pub fn digest(&self) -> (String, u64) {
+        (hex::encode(self.hasher.clone().finalize()), self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+
+    fn read_all(
+        text: &[u8],
+        max_rows: usize,
+        projection: &[usize],
+        names: &[&str],
+    ) -> Vec<Vec<Option<String>>> {
+        let fields = 3;
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let layout = Arc::new(Layout::new(b',', fields, projection, &names));
+        let mut ch = Chunker::new(text, layout, max_rows);
+        let mut out = vec![Vec::new(); projection.len()];
+        while let Some(c) = ch.next_chunk().unwrap() {
+            let b = c.decode().unwrap();
+            assert_eq!(b.num_rows(), c.rows());
+            assert!(b.num_rows() <= max_rows);
+            for (i, col) in out.iter_mut().enumerate() {
+                let a = b.column(i).as_string::<i32>();
+                col.extend(a.iter().map(|v| v.map(str::to_string)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn quotes_newlines_crlf_bom_and_nulls() {
+        let text = "\u{feff}a,b,c\r\n1,\"x, \"\"y\"\"\nz\",\r\n,2,\"\"\n3,4,5".as_bytes();
+        for max in [1, 2, 100] {
+            let cols = read_all(text, max, &[0, 1, 2], &["a", "b", "c"]);
+            assert_eq!(cols[0], vec![Some("1".into()), None, Some("3".into())]);
+            assert_eq!(
+                cols[1],
+                vec![
+                    Some("x, \"y\"\nz".into()),
+                    Some("2".into()),
+                    Some("4".into())
+                ]
+            );
+            assert_eq!(cols[2], vec![None, None, Some("5".into())]);
+        }
+    }
+
+    #[test]
+    fn projection_skips_fields() {
+        let cols = read_all(b"a,b,c\n1,2,3\n4,5,6\n", 10, &[2, 0], &["c", "a"]);
+        assert_eq!(cols[0], vec![Some("3".into()), Some("6".into())]);
+        assert_eq!(cols[1], vec![Some("1".into()), Some("4".into())]);
+    }
+
+    #[test]
+    fn errors_name_the_record_not_the_value() {
+        let layout = Arc::new(Layout::new(b',', 3, &[0], &["a".into()]));
+        let mut ch = Chunker::new(&b"a,b,c\n1,2,3\nsecret,2\n"[..], layout.clone(), 10);
+        let e = ch.next_chunk().unwrap().unwrap().decode().unwrap_err();
+        assert_eq!(e.record, 1);
+        assert!(!e.what.contains("secret"));
+        let mut ch = Chunker::new(&b"a,b,c\n1,2,\"unterminated\n"[..], layout, 10);
+        assert!(matches!(ch.next_chunk(), Err(Err(_))));
+    }
+
+    #[test]
+    fn digest_covers_the_whole_file() {
+        let text = b"a,b,c\n1,2,3\n";
+        let layout = Arc::new(Layout::new(b',', 3, &[0], &["a".into()]));
+        let mut ch = Chunker::new(&text[..], layout, 10);
+        while ch.next_chunk().unwrap().is_some() {}
+        assert_eq!(ch.digest().0, hex::encode(Sha256::digest(text)));
+        assert_eq!(ch.digest().1, 12);
+    }
+
+    #[test]
+    fn large_input_matches_the_csv_crate() {
+        let mut text = String::from("a,b,c\n");
+        for i in 0..50_000 {
+            text.push_str(&format!(
+                "{i},\"q,{i}\",{}\n",
+                if i % 3 == 0 { "" } else { "v" }
+            ));
+        }
+        let cols = read_all(text.as_bytes(), 7_777, &[0, 1, 2], &["a", "b", "c"]);
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        for (i, rec) in r.records().enumerate() {
+            let rec = rec.unwrap();
+            for c in 0..3 {
+                let want = (!rec[c].is_empty()).then(|| rec[c].to_string());
+                assert_eq!(cols[c][i], want);
+            }
+        }
+        assert_eq!(cols[0].len(), 50_000);
+    }
+}
