@@ -92,7 +92,7 @@ impl RunConfig {
             key,
             read: ReadOptions::default(),
             threads: None,
-            zstd_level: 3,
+            zstd_level: 1,
             row_group_size: 512 * 1024,
             progress: false,
         }
@@ -263,7 +263,21 @@ fn write_run(
     let staged_parquet = Staged::new(&paths.parquet)?;
     let staged_rejects = Staged::new(&paths.rejects)?;
     let key_ids = engine.key_ids.clone();
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder();
+    // Tokens and ciphertexts are (nearly) unique: a dictionary would only be built to be
+    // thrown away, and their min/max statistics help no reader.
+    for (o, k) in plan.outputs.iter().zip(&engine.kernels) {
+        if matches!(k, Kernel::Tokenize(_) | Kernel::Encrypt(_)) {
+            let col = parquet::schema::types::ColumnPath::from(o.name.as_str());
+            props = props
+                .set_column_dictionary_enabled(col.clone(), false)
+                .set_column_statistics_enabled(
+                    col,
+                    parquet::file::properties::EnabledStatistics::None,
+                );
+        }
+    }
+    let props = props
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(cfg.zstd_level)
                 .map_err(|_| Error::usage("`--zstd-level` must be 1 to 22"))?,
