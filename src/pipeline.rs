@@ -93,7 +93,7 @@ impl RunConfig {
             read: ReadOptions::default(),
             threads: None,
             zstd_level: 1,
-            row_group_size: 512 * 1024,
+            row_group_size: 128 * 1024,
             progress: false,
         }
     }
@@ -277,7 +277,10 @@ fn write_run(
                 );
         }
     }
+    // Chunk-level statistics only: a page index for every page of every row group would be
+    // held in memory until the file is closed, so memory would grow with the rows.
     let props = props
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk)
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(cfg.zstd_level)
                 .map_err(|_| Error::usage("`--zstd-level` must be 1 to 22"))?,
