@@ -4,6 +4,7 @@
 //! Nothing here ever holds a cell value, a key or a token: names, counts, digests and key ids
 //! only.
 
+pub mod html;
 pub mod manifest;
 
 pub use manifest::Manifest;
