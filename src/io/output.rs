@@ -177,30 +177,6 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), total))
 }
 
-/// SHA-256, size, and whether the number of `"` bytes is odd (a CSV file that ends inside
-/// a quoted field, e.g. a truncated one, has an odd count), streamed in one read.
-///
-/// # Errors
-/// `Io`.
-pub fn sha256_and_quote_parity(path: &Path) -> Result<(String, u64, bool)> {
-    use sha2::{Digest, Sha256};
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    let mut quotes = 0usize;
-    loop {
-        let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buf[..n]);
-        quotes += memchr::memchr_iter(b'"', &buf[..n]).count();
-    }
-    Ok((hex::encode(hasher.finalize()), total, quotes % 2 == 1))
-}
-
 /// Writes `bytes` to a staged file.
 ///
 /// # Errors
