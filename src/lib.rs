@@ -38,6 +38,7 @@
 pub mod demo;
 pub mod error;
 pub mod ident;
+pub mod init;
 pub mod io;
 pub mod keys;
 pub mod pipeline;

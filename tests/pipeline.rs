@@ -1430,3 +1430,39 @@ fn a_truncated_csv_ending_inside_quotes_is_refused() {
     assert!(!o.stderr.contains("Uppsala"), "{}", o.stderr);
     assert_eq!(list_dir(&out), Vec::<String>::new());
 }
+
+/// `--report` on `run` and `verify` writes the self-contained HTML page.
+#[test]
+fn run_and_verify_write_html_reports() {
+    let dir = tempdir();
+    let d = dir.path();
+    let key = write_key_file(d);
+    let input = register(d, "register.csv", 500, 7);
+    let out = d.join("out").join("school.parquet");
+    let run_report = d.join("run.html");
+    let o = minex_run(
+        &schema("school-supplier.yaml"),
+        &[&input],
+        &out,
+        &key,
+        &["--report", run_report.to_str().unwrap()],
+    );
+    o.expect_code(0);
+    let manifest = read_json(&d.join("out").join("school.manifest.json"));
+    let html = std::fs::read_to_string(&run_report).unwrap();
+    assert!(html.contains(manifest["run_id"].as_str().unwrap()));
+    assert!(!html.contains("<script"));
+    let verify_report = d.join("verify.html");
+    let o = minex([
+        "verify",
+        "--policy",
+        schema("school-supplier.yaml").to_str().unwrap(),
+        "--extract",
+        out.to_str().unwrap(),
+        "--report",
+        verify_report.to_str().unwrap(),
+    ]);
+    o.expect_code(0);
+    let html = std::fs::read_to_string(&verify_report).unwrap();
+    assert!(html.contains("checks passed"), "verdict missing");
+}

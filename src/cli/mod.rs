@@ -45,6 +45,18 @@ pub enum Command {
     ///
     /// Example: minex plan --policy schemas/school-supplier.yaml --input register.csv
     Plan(PlanArgs),
+    /// Write a commented starting policy for an input, safe by default, from its header and a
+    /// sample of its rows.
+    ///
+    /// Every column is `drop` unless its values and its name support a safer useful choice:
+    /// identity numbers tokenized (one space `person`), dates of birth generalized to the year,
+    /// postal codes truncated to three digits, a protected-identity column used in a row rule,
+    /// low-cardinality codes kept, and a `k_anonymity` section over the quasi-identifiers. Each
+    /// column gets a comment saying why. No value from the input is ever written into the
+    /// policy. Set `domain` (one per recipient) before the first real run.
+    ///
+    /// Example: minex init --input register.csv --out policy.yaml --domain skolsystem-ab
+    Init(InitArgs),
     /// Make a new master key file (32 random bytes as 64 hex characters, mode 0600).
     ///
     /// Example: minex keygen --out minex.key
@@ -126,8 +138,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// zstd compression level of the extract (1-22).
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N")]
     pub zstd_level: i32,
+    /// Also write a self-contained HTML report for the data-protection officer (opens offline).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Print nothing on success, and no progress bar (which is shown only when standard error
     /// is a terminal).
     #[arg(long, short = 'q')]
@@ -156,6 +171,31 @@ pub struct PlanArgs {
     /// The master key file, to show the key ids that will be used (else `MINEX_KEY` when set).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where to write the policy (default: standard output). An existing file is replaced only
+    /// with `--force`.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing `--out` file.
+    #[arg(long)]
+    pub force: bool,
+    /// The pseudonymisation domain, one per recipient (default: a placeholder to change).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// The policy's name (default: from the first input's file name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The policy's reference date, YYYY-MM-DD (default: today, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub reference_date: Option<String>,
+    /// Data rows to sample, from the first input on.
+    #[arg(long, default_value_t = minex::init::DEFAULT_SAMPLE_ROWS, value_name = "N")]
+    pub sample: usize,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +243,9 @@ pub struct VerifyArgs {
     /// Print the report as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+    /// Also write a self-contained HTML report (the run's manifest and these checks).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +270,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(a) => cmd_run(&a),
         Command::Check(a) => cmd_check(&a),
         Command::Plan(a) => cmd_plan(&a),
+        Command::Init(a) => cmd_init(&a),
         Command::Keygen(a) => cmd_keygen(&a),
         Command::Reidentify(a) => cmd_reidentify(&a),
         Command::Verify(a) => cmd_verify(&a),
@@ -249,8 +293,14 @@ fn cmd_run(a: &RunArgs) -> anyhow::Result<()> {
     cfg.zstd_level = a.zstd_level;
     cfg.progress = !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = minex::pipeline::run(&cfg)?;
+    if let Some(report) = &a.report {
+        minex::report::html::write(report, &summary.manifest, None)?;
+    }
     if !a.quiet {
         print_summary(&summary);
+        if let Some(report) = &a.report {
+            eprintln!("  wrote {}", report.display());
+        }
     }
     Ok(())
 }
@@ -363,6 +413,67 @@ fn cmd_plan(a: &PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn cmd_init(a: &InitArgs) -> anyhow::Result<()> {
+    if a.input.inputs.is_empty() {
+        return Err(Error::usage("`minex init` needs at least one `--input FILE`").into());
+    }
+    if let Some(out) = &a.out
+        && out.exists()
+        && !a.force
+    {
+        return Err(Error::usage(format!(
+            "`{}` exists; minex init does not overwrite a policy without `--force`",
+            out.display()
+        ))
+        .into());
+    }
+    let reference_date = match &a.reference_date {
+        None => minex::init::today_utc(),
+        Some(d) => minex::ident::date::Date::parse(d).ok_or_else(|| {
+            Error::usage("`--reference-date` must be a real date written YYYY-MM-DD")
+        })?,
+    };
+    let opts = minex::init::InitOptions {
+        inputs: a.input.inputs.clone(),
+        read: a.input.read_options(8192)?,
+        sample_rows: a.sample,
+        name: a.name.clone(),
+        domain: a.domain.clone(),
+        reference_date,
+    };
+    let scaffold = minex::init::scaffold(&opts)?;
+    match &a.out {
+        Some(out) => minex::init::write_policy(&scaffold.text, out, a.force)?,
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(scaffold.text.as_bytes())
+                .and_then(|()| o.flush())
+                .context("writing the policy")?;
+        }
+    }
+    let (tokenized, generalized, truncated, kept, dropped) = scaffold.counts();
+    eprintln!(
+        "minex init: {} columns from {} sampled rows: {tokenized} tokenized, {generalized} generalized, {truncated} truncated, {kept} kept, {dropped} dropped; {} row rule(s); k-anonymity over {} column(s)",
+        scaffold.columns.len(),
+        scaffold.sampled_rows,
+        scaffold
+            .columns
+            .iter()
+            .filter(|c| matches!(c.decision, minex::init::Decision::ProtectedRule { .. }))
+            .count(),
+        scaffold.quasi_identifiers.len()
+    );
+    if let Some(out) = &a.out {
+        eprintln!("wrote {}", out.display());
+    }
+    if a.domain.is_none() {
+        eprintln!(
+            "next: set `domain` (one per recipient), read each column's comment, then `minex check --policy POLICY --input INPUT`"
+        );
+    }
+    Ok(())
+}
+
 fn cmd_keygen(a: &KeygenArgs) -> anyhow::Result<()> {
     let key = MasterKey::generate()?;
     key.write_new_file(&a.out)?;
@@ -411,6 +522,27 @@ fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
         token_sample: a.token_sample,
     };
     let report = minex::verify::verify(&cfg)?;
+    if let Some(path) = &a.report {
+        let manifest_path = {
+            let name = a
+                .extract
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let stem = name.strip_suffix(".parquet").unwrap_or(name);
+            a.extract.with_file_name(format!("{stem}.manifest.json"))
+        };
+        let manifest: minex::report::Manifest = std::fs::read(&manifest_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "`--report` needs the run's manifest `{}`, which is missing or unreadable",
+                    manifest_path.display()
+                ))
+            })?;
+        minex::report::html::write(path, &manifest, Some(&report))?;
+    }
     if a.json {
         println!(
             "{}",
