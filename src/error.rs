@@ -294,11 +294,6 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.0 {
-            ErrorKind::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The OS error of an `Io` error is part of the message already, so it is not repeated as a
+/// source (a chain printer would print it twice).
+impl std::error::Error for Error {}

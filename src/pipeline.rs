@@ -185,7 +185,19 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
         }
     }
     let (plan, inputs, ring) = prepare(&cfg.policy, &cfg.inputs, &cfg.read, Some(&cfg.key))?;
+    tracing::info!(
+        policy = %plan.policy.name,
+        domain = %plan.policy.domain,
+        inputs = inputs.len(),
+        columns_read = plan.read.len(),
+        columns_written = plan.outputs.len(),
+        k_anonymity = plan.policy.k_anonymity.is_some(),
+        "plan checked against the inputs' headers"
+    );
     let engine = Engine::new(&plan, ring.as_ref())?;
+    for (use_, id) in &engine.key_ids {
+        tracing::debug!(key = %use_, key_id = %id, "key derived");
+    }
     let progress = cfg
         .progress
         .then(|| Progress::start(&inputs, plan.policy.k_anonymity.is_some()));
@@ -234,6 +246,13 @@ fn write_run(
         Some(k) => {
             let counts = engine.count_classes(inputs, read)?;
             let gate = Gate::new(k.k, counts.classes, counts.rows_at_gate);
+            tracing::info!(
+                classes = gate.classes.len(),
+                rows_at_gate = gate.rows_at_gate,
+                rows_below_k = gate.rows_below,
+                classes_below_k = gate.classes_below,
+                "k-anonymity pass 1: classes counted"
+            );
             if gate.rows_below > 0 && k.on_violation == OnViolation::Fail {
                 return Err(Error::privacy(format!(
                     "k-anonymity with k = {}: {} rows in {} classes are below k over ({}); `on_violation: fail`, so nothing was written",
@@ -456,6 +475,16 @@ fn write_run(
     }
     staged.push(staged_manifest);
     commit(staged, &stale)?;
+    tracing::info!(
+        rows_in = manifest.rows.input,
+        rows_out = manifest.rows.out,
+        filtered = manifest.rows.filtered,
+        rejected = manifest.rows.rejected,
+        suppressed = manifest.rows.suppressed,
+        seconds = manifest.seconds,
+        extract = %paths.parquet.display(),
+        "run finished; outputs renamed into place"
+    );
     Ok(RunSummary {
         manifest,
         paths,
@@ -749,6 +778,7 @@ impl<'p> Engine<'p> {
                             }
                         }
                     }
+                    tracing::debug!(input = %input.path.display(), "input read to its end");
                     digests.push(reader.digest());
                 }
                 digests
@@ -757,6 +787,13 @@ impl<'p> Engine<'p> {
             let writer = scope.spawn(move || -> Result<()> {
                 for out in out_rx {
                     let n = out.rows_in;
+                    tracing::trace!(
+                        file = out.file_index,
+                        rows = n,
+                        rejected = out.rejected_rows,
+                        suppressed = out.suppressed,
+                        "batch done"
+                    );
                     sink(out)?;
                     if let Some(c) = &rows_done {
                         c.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
