@@ -219,3 +219,33 @@ fn json_logs_never_hold_a_value() {
     }
     assert!(text.contains("run finished"));
 }
+
+/// `minex plan` names every input column, reading only the header.
+#[test]
+fn plan_names_every_input_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("policy.yaml"),
+        "version: 1\nname: plan\ndomain: test-domain\nreference_date: 2026-01-01\nrows:\n  drop_when:\n    - { column: protected, equals: \"true\" }\ncolumns:\n  personnummer: { type: personnummer, action: tokenize, space: person }\n  born: { type: date, action: generalize, to: year }\n  zip: { type: postal_code, action: truncate, keep: 3 }\n  protected: drop\n  note: drop\nderive:\n  sex: { from: personnummer, what: sex }\nk_anonymity:\n  quasi_identifiers: [born, zip, sex]\n  k: 5\n",
+    )
+    .unwrap();
+    // A header and a row that would not even parse: plan must not read past the header.
+    std::fs::write(
+        d.join("register.csv"),
+        "personnummer,born,zip,protected,note\n\"unterminated\n",
+    )
+    .unwrap();
+    let (code, text) = minex(
+        &["plan", "--policy", "policy.yaml", "--input", "register.csv"],
+        d,
+    );
+    assert_eq!(code, 0, "{text}");
+    for column in ["personnummer", "born", "zip", "protected", "note"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(column)),
+            "`{column}` missing:\n{text}"
+        );
+    }
+    settings().bind(|| insta::assert_snapshot!("plan", text));
+}
