@@ -209,6 +209,13 @@ impl CsvChunk {
             }
             record += 1;
         }
+        if record != self.rows {
+            // Row numbers come from the chunker's count: never let them drift silently.
+            return Err(err(
+                record.min(self.rows),
+                "records could not be delimited consistently (check quoting)",
+            ));
+        }
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(n_out);
         for (i, col) in cols.into_iter().enumerate() {
             let nulls = col.any_null.then(|| NullBuffer::from(col.valid));
@@ -237,6 +244,39 @@ fn finish_value(col: &mut ColumnBuilder, empty: bool) {
         .push(i32::try_from(col.values.len()).unwrap_or(i32::MAX));
     col.valid.push(!empty);
     col.any_null |= empty;
+}
+
+/// Finds record ends the way [`CsvChunk::decode`] reads records: a quote opens a quoted field
+/// only at the start of a field (or right after the quote that closed one: `""`), so a stray
+/// quote inside an unquoted field (`5" screen`) is a literal, as the decoder takes it.
+/// Returns the byte length and count of up to `max` whole records (`None` when no record ends
+/// in `buf`), and whether `buf` ends inside a quoted field.
+fn scan(buf: &[u8], delimiter: u8, max: usize) -> (Option<(usize, usize)>, bool) {
+    let mut in_quotes = false;
+    let mut last_close = usize::MAX;
+    let mut rows = 0;
+    let mut end = None;
+    for i in memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            if in_quotes {
+                in_quotes = false;
+                last_close = i;
+            } else if i == 0
+                || buf[i - 1] == delimiter
+                || buf[i - 1] == b'\n'
+                || last_close.wrapping_add(1) == i
+            {
+                in_quotes = true;
+            }
+        } else if !in_quotes {
+            rows += 1;
+            end = Some((i + 1, rows));
+            if rows == max {
+                return (end, false);
+            }
+        }
+    }
+    (end, in_quotes)
 }
 
 /// Cuts a CSV byte stream into chunks of whole records, skipping the header.
@@ -287,21 +327,7 @@ impl<R: Read> Chunker<R> {
     /// Finds the end of up to `max` records in `buf` (outside quotes); returns the byte
     /// length and the count, or `None` when no record ends in `buf`.
     fn cut(&self, max: usize) -> Option<(usize, usize)> {
-        let mut in_quotes = false;
-        let mut rows = 0;
-        let mut end = None;
-        for i in memchr2_iter(b'"', b'\n', &self.buf) {
-            if self.buf[i] == b'"' {
-                in_quotes = !in_quotes;
-            } else if !in_quotes {
-                rows += 1;
-                end = Some((i + 1, rows));
-                if rows == max {
-                    break;
-                }
-            }
-        }
-        end
+        scan(&self.buf, self.layout.delimiter, max).0
     }
 
     /// The next chunk, or `None` at the end.
@@ -346,8 +372,7 @@ impl<R: Read> Chunker<R> {
                         return Ok(None);
                     }
                     // The last record has no newline.
-                    let quotes = memchr::memchr_iter(b'"', &self.buf).count();
-                    if quotes % 2 == 1 {
+                    if scan(&self.buf, self.layout.delimiter, usize::MAX).1 {
                         return Err(Err(
                             "the file ends inside a quoted field: it is probably truncated".into(),
                         ));
@@ -417,6 +442,26 @@ mod tests {
                 ]
             );
             assert_eq!(cols[2], vec![None, None, Some("5".into())]);
+        }
+    }
+
+    #[test]
+    fn a_stray_quote_inside_an_unquoted_field_is_a_literal() {
+        let text = b"a,b,c\n1,5\" screen,x\n2,y,z\n3,\"q\"\"r\",w\n";
+        for max in [1, 2, 10] {
+            let cols = read_all(text, max, &[0, 1], &["a", "b"]);
+            assert_eq!(
+                cols[0],
+                vec![Some("1".into()), Some("2".into()), Some("3".into())]
+            );
+            assert_eq!(
+                cols[1],
+                vec![
+                    Some("5\" screen".into()),
+                    Some("y".into()),
+                    Some("q\"r".into())
+                ]
+            );
         }
     }
 
