@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::ReadOptions;
 use crate::keys::MasterKey;
 use crate::pipeline::{KeySource, RunConfig, RunSummary};
 
@@ -32,12 +31,11 @@ pub fn run_demo(dir: &Path, rows: u64, seed: u64) -> Result<RunSummary> {
         std::fs::remove_file(&key_path).map_err(|e| Error::io(&key_path, e))?;
     }
     MasterKey::generate()?.write_new_file(&key_path)?;
-    let mut cfg = RunConfig::new(
+    let cfg = RunConfig::new(
         policy,
         vec![register],
         dir.join("school-supplier.parquet"),
         KeySource::Load(Some(key_path)),
     );
-    cfg.read = ReadOptions::default();
     crate::pipeline::run(&cfg)
 }

@@ -41,6 +41,7 @@ use crate::ident::detect::{self, DetectedKind, Detection};
 use crate::ident::personnummer::{ParseOptions, Pnr};
 use crate::ident::{parse_bool, postal};
 use crate::io::{Input, ReadOptions};
+use crate::policy::lint::has_word;
 
 /// Rows read by default.
 pub const DEFAULT_SAMPLE_ROWS: usize = 10_000;
@@ -157,18 +158,6 @@ const POSTAL_WORDS: &[&str] = &[
     "zipcode",
     "postcode",
 ];
-
-/// Whether a column name holds one of `words`: the whole name, one of its parts between
-/// non-alphanumeric characters, or (for words of six letters or more) anywhere inside it.
-fn has_word(name: &str, words: &[&str]) -> bool {
-    let n = name.to_lowercase();
-    words.iter().any(|w| {
-        n == *w
-            || n.split(|c: char| !c.is_alphanumeric())
-                .any(|part| part == *w)
-            || (w.chars().count() >= 6 && n.contains(w))
-    })
-}
 
 /// What `minex init` needs.
 #[derive(Debug, Clone)]
@@ -1079,45 +1068,31 @@ fn render(
     t
 }
 
-/// Writes the policy text to `path` atomically; an existing file is replaced only with
-/// `force`.
+/// Refuses to replace an existing policy unless `force` (checked before sampling, and again
+/// before writing).
 ///
 /// # Errors
-/// `Usage` when `path` exists and `force` is false; `Io` otherwise.
-pub fn write_policy(text: &str, path: &Path, force: bool) -> Result<()> {
-    use std::io::Write;
+/// `Usage` when `path` exists and `force` is false.
+pub fn refuse_overwrite(path: &Path, force: bool) -> Result<()> {
     if !force && path.exists() {
         return Err(Error::usage(format!(
             "`{}` exists; minex init does not overwrite a policy without `--force`",
             path.display()
         )));
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".minex-init-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(path, e))?;
-    let persisted = if force {
-        tmp.persist(path)
-    } else {
-        tmp.persist_noclobber(path)
-    };
-    persisted.map(|_| ()).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::usage(format!(
-                "`{}` exists; minex init does not overwrite a policy without `--force`",
-                path.display()
-            ))
-        } else {
-            Error::io(path, e.error)
-        }
-    })
+    Ok(())
+}
+
+/// Writes the policy text to `path` atomically (the same staged write as every other
+/// output); an existing file is replaced only with `force`.
+///
+/// # Errors
+/// `Usage` when `path` exists and `force` is false; `Io` otherwise.
+pub fn write_policy(text: &str, path: &Path, force: bool) -> Result<()> {
+    refuse_overwrite(path, force)?;
+    let staged = crate::io::output::Staged::new(path)?;
+    crate::io::output::write_all(&staged, text.as_bytes())?;
+    crate::io::output::commit(vec![staged], &[])
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ use crate::io::{Input, RawBatch, ReadOptions};
 use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
 use crate::plan::{OutputSource, Plan};
 use crate::policy::{Action, Condition, Generalization, OnInvalid, OnViolation, Policy, ValueType};
+use crate::report::csv_field;
 use crate::report::manifest::*;
 use crate::transform::{Canonical, canonicalize, kernels};
 
@@ -278,7 +279,7 @@ fn write_run(
 
     // Pass 2: write.
     let run_id = new_run_id()?;
-    let schema = plan.output_schema();
+    let schema = engine.schema.clone();
     let staged_parquet = Staged::new(&paths.parquet)?;
     let staged_rejects = Staged::new(&paths.rejects)?;
     let key_ids = engine.key_ids.clone();
@@ -564,15 +565,6 @@ fn new_run_id() -> Result<String> {
     Ok(hex::encode(b))
 }
 
-/// Quotes a CSV field when needed (names and paths, never values).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn column_infos(plan: &Plan, stats: &Stats) -> Vec<ColumnInfo> {
     let out_types: HashMap<&str, String> = plan
         .outputs
@@ -629,6 +621,8 @@ enum Kernel {
 
 struct Engine<'p> {
     plan: &'p Plan,
+    /// The extract's schema, built once.
+    schema: arrow::datatypes::SchemaRef,
     kernels: Vec<Kernel>,
     /// Index into `plan.outputs` of each quasi-identifier.
     qi: Vec<usize>,
@@ -713,6 +707,7 @@ impl<'p> Engine<'p> {
         };
         Ok(Engine {
             plan,
+            schema: plan.output_schema(),
             kernels,
             qi,
             qi_fields,
@@ -881,17 +876,13 @@ impl<'p> Engine<'p> {
             }
         }
 
-        // 2. Canonical values; invalid values follow `on_invalid`.
-        let mut canon: Vec<Option<Canonical>> = Vec::with_capacity(plan.columns.len());
+        // 2. Canonical values; invalid values follow `on_invalid`. Every column is validated
+        // in both passes, so both passes reject the same rows.
+        let mut canon: Vec<Canonical> = Vec::with_capacity(plan.columns.len());
         let mut rejected: Vec<Option<InvalidReason>> = vec![None; n];
         let mut rejects = Vec::new();
         let mut nulled = Vec::new();
-        let needed = self.needed_columns(pass);
         for (ci, (spec, read_idx)) in plan.columns.iter().enumerate() {
-            if !needed[ci] {
-                canon.push(None);
-                continue;
-            }
             let (c, invalid) = canonicalize(spec, batch.column(*read_idx), reference)?;
             let mut nulled_here = 0;
             for (i, reason) in invalid {
@@ -920,7 +911,7 @@ impl<'p> Engine<'p> {
             if nulled_here > 0 {
                 nulled.push((ci, nulled_here));
             }
-            canon.push(Some(c));
+            canon.push(c);
         }
         rejects.sort_by_key(|(row, col, _)| (*row, *col));
         let mut rejected_by_reason = BTreeMap::new();
@@ -945,7 +936,7 @@ impl<'p> Engine<'p> {
             let mask = BooleanArray::from(keep);
             canon
                 .into_iter()
-                .map(|c| c.map(|c| filter_canonical(&c, &mask)).transpose())
+                .map(|c| filter_canonical(&c, &mask))
                 .collect::<Result<Vec<_>>>()?
         } else {
             canon
@@ -985,7 +976,7 @@ impl<'p> Engine<'p> {
                             .map_err(|e| Error::internal(format!("suppression filter: {e}")))?;
                     }
                 }
-                let batch = RecordBatch::try_new(plan.output_schema(), arrays)
+                let batch = RecordBatch::try_new(self.schema.clone(), arrays)
                     .map_err(|e| Error::internal(format!("output batch: {e}")))?;
                 output = Some(batch);
             }
@@ -1004,16 +995,10 @@ impl<'p> Engine<'p> {
         })
     }
 
-    /// Which policy columns must be canonicalized in this pass. Every column is validated in
-    /// both passes, so both passes reject the same rows.
-    fn needed_columns(&self, _pass: Pass<'_>) -> Vec<bool> {
-        vec![true; self.plan.columns.len()]
-    }
-
     fn apply(
         &self,
         oi: usize,
-        canon: &[Option<Canonical>],
+        canon: &[Canonical],
         len: usize,
         reference: crate::ident::date::Date,
     ) -> Result<ArrayRef> {
@@ -1022,9 +1007,7 @@ impl<'p> Engine<'p> {
             OutputSource::Column(ci) => *ci,
             OutputSource::Derive(di) => plan.derive[*di].1,
         };
-        let c = canon[source]
-            .as_ref()
-            .ok_or_else(|| Error::internal("a needed column was not canonicalized"))?;
+        let c = &canon[source];
         let text = &c.text;
         Ok(match &self.kernels[oi] {
             Kernel::Keep(t) => match (t, &c.typed) {
@@ -1095,7 +1078,7 @@ fn matches(text: &StringArray, i: usize, cond: &Condition) -> bool {
     match cond {
         Condition::Equals(e) => v == e,
         Condition::In(list) => list.iter().any(|e| e == v),
-        Condition::IsNull(want) => !*want && !v.is_empty() || *want && v.is_empty(),
+        Condition::IsNull(want) => *want == v.is_empty(),
     }
 }
 

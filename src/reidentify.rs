@@ -105,12 +105,7 @@ pub fn reidentify(
                 ))
             })?;
             let s = String::from_utf8_lossy(&plain);
-            let field = if s.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.into_owned()
-            };
-            writeln!(out, "{row},{field}").map_err(io)?;
+            writeln!(out, "{row},{}", crate::report::csv_field(&s)).map_err(io)?;
             n += 1;
         }
     }

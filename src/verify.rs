@@ -548,17 +548,8 @@ fn verify_manifest(
     counted_classes: Option<(u64, u64)>,
     report: &mut VerifyReport,
 ) {
-    let name = cfg
-        .extract
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let stem = name.strip_suffix(".parquet").unwrap_or(name);
-    let path = cfg.extract.with_file_name(format!("{stem}.manifest.json"));
-    let m: Manifest = match std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
+    let path = crate::io::output::OutputPaths::beside(&cfg.extract).manifest;
+    let m: Manifest = match Manifest::read(&path) {
         Some(m) => m,
         None => {
             report.fail(

@@ -453,15 +453,8 @@ fn cmd_init(a: &InitArgs) -> anyhow::Result<()> {
     if a.input.inputs.is_empty() {
         return Err(Error::usage("`minex init` needs at least one `--input FILE`").into());
     }
-    if let Some(out) = &a.out
-        && out.exists()
-        && !a.force
-    {
-        return Err(Error::usage(format!(
-            "`{}` exists; minex init does not overwrite a policy without `--force`",
-            out.display()
-        ))
-        .into());
+    if let Some(out) = &a.out {
+        minex::init::refuse_overwrite(out, a.force)?;
     }
     let reference_date = match &a.reference_date {
         None => minex::init::today_utc(),
@@ -559,24 +552,13 @@ fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
     };
     let report = minex::verify::verify(&cfg)?;
     if let Some(path) = &a.report {
-        let manifest_path = {
-            let name = a
-                .extract
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let stem = name.strip_suffix(".parquet").unwrap_or(name);
-            a.extract.with_file_name(format!("{stem}.manifest.json"))
-        };
-        let manifest: minex::report::Manifest = std::fs::read(&manifest_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "`--report` needs the run's manifest `{}`, which is missing or unreadable",
-                    manifest_path.display()
-                ))
-            })?;
+        let manifest_path = minex::io::output::OutputPaths::beside(&a.extract).manifest;
+        let manifest = minex::report::Manifest::read(&manifest_path).ok_or_else(|| {
+            Error::usage(format!(
+                "`--report` needs the run's manifest `{}`, which is missing or unreadable",
+                manifest_path.display()
+            ))
+        })?;
         minex::report::html::write(path, &manifest, Some(&report))?;
     }
     if a.json {

@@ -276,17 +276,6 @@ impl RawBatch {
     }
 }
 
-/// A batch with its place in the input.
-#[derive(Debug, Clone)]
-pub struct InputBatch {
-    /// Index of the input file in the run.
-    pub file_index: usize,
-    /// 1-based data row number of the batch's first row within its file.
-    pub first_row: u64,
-    /// The columns asked for, in that order.
-    pub batch: RecordBatch,
-}
-
 /// A stream of batches from one file.
 pub struct BatchReader {
     path: PathBuf,
@@ -352,9 +341,7 @@ impl BatchReader {
             let idx = schema
                 .fields()
                 .iter()
-                .position(|f| {
-                    f.name() == c || f.name().split_once(':').is_some_and(|(_, n)| n == c)
-                })
+                .position(|f| f.name() == c)
                 .ok_or_else(|| {
                     Error::internal(format!("projected column `{c}` missing from the batch"))
                 })?;
@@ -366,28 +353,11 @@ impl BatchReader {
             .map_err(|e| Error::internal(format!("cannot rebuild a batch: {e}")))
     }
 
-    /// Turns a parser error into one that names the place but never quotes the data.
+    /// Turns a Parquet reader error into one that names the place but never quotes the data.
     fn reword(&self, e: &ArrowError) -> Error {
         let loc = Location::file(&self.path);
         let near = self.rows_read + 1;
         match e {
-            ArrowError::CsvError(m)
-                if m.starts_with("incorrect number of fields")
-                    || m.starts_with("Encountered invalid UTF-8") =>
-            {
-                Error::malformed(
-                    loc,
-                    format!(
-                        "{m} (in the batch starting at data row {near}; lines counted from that batch)"
-                    ),
-                )
-            }
-            ArrowError::CsvError(_) => Error::malformed(
-                loc,
-                format!(
-                    "the CSV is malformed in the batch starting at data row {near} (check quoting and the delimiter)"
-                ),
-            ),
             ArrowError::IoError(_, io) => {
                 Error::io(&self.path, std::io::Error::new(io.kind(), io.to_string()))
             }

@@ -42,12 +42,22 @@ impl OutputPaths {
         if stem.is_empty() {
             return Err(Error::usage("`--out` needs a name before `.parquet`"));
         }
-        let dir = out.parent().unwrap_or(Path::new(""));
-        Ok(OutputPaths {
-            parquet: out.to_path_buf(),
-            manifest: dir.join(format!("{stem}.manifest.json")),
-            rejects: dir.join(format!("{stem}.rejects.csv")),
-        })
+        Ok(OutputPaths::beside(out))
+    }
+
+    /// The set an existing extract belongs to (`verify`, reports): the manifest and rejects
+    /// report beside it, named after it with or without its `.parquet` ending.
+    pub fn beside(extract: &Path) -> OutputPaths {
+        let name = extract
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let stem = name.strip_suffix(".parquet").unwrap_or(name);
+        OutputPaths {
+            parquet: extract.to_path_buf(),
+            manifest: extract.with_file_name(format!("{stem}.manifest.json")),
+            rejects: extract.with_file_name(format!("{stem}.rejects.csv")),
+        }
     }
 }
 

@@ -93,13 +93,16 @@ const BIRTH_WORDS: &[&str] = &["birth", "dob", "fodelse", "födelse", "fodd", "f
 const POSTAL_WORDS: &[&str] = &["postal", "postnummer", "postnr", "zip"];
 const QI_WORDS: &[&str] = &["gender", "sex", "kon", "kön", "age", "alder", "ålder"];
 
-fn has_word(name: &str, words: &[&str]) -> bool {
+/// Whether a column name holds one of `words`: the whole name, one of its parts between
+/// non-alphanumeric characters, or (for words of six letters or more) anywhere inside it.
+/// Shared with `minex init`, which reads names the same way.
+pub(crate) fn has_word(name: &str, words: &[&str]) -> bool {
     let n = name.to_lowercase();
     words.iter().any(|w| {
         n == *w
             || n.split(|c: char| !c.is_alphanumeric())
                 .any(|part| part == *w)
-            || (w.len() >= 6 && n.contains(w))
+            || (w.chars().count() >= 6 && n.contains(w))
     })
 }
 

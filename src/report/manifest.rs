@@ -48,6 +48,15 @@ pub struct Manifest {
     pub seconds: f64,
 }
 
+impl Manifest {
+    /// Reads a manifest written by `minex run`; `None` when the file is missing or is not one.
+    pub fn read(path: &std::path::Path) -> Option<Manifest> {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+}
+
 /// `tool`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Tool {

@@ -9,6 +9,15 @@ pub mod manifest;
 
 pub use manifest::Manifest;
 
+/// A CSV field, quoted (RFC 4180) when it holds a delimiter, quote or line break.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
 /// RFC 3339 UTC timestamp for a `SystemTime`, without external crates.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t

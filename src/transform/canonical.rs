@@ -49,26 +49,11 @@ pub fn canonicalize(
         let ints = cast(array, &DataType::Int64)
             .map_err(|e| Error::internal(format!("integer cast of `{}`: {e}", spec.name)))?;
         let ints: &Int64Array = ints.as_primitive::<Int64Type>();
-        let mut b = StringBuilder::with_capacity(ints.len(), ints.len() * 12);
-        for (i, v) in ints.iter().enumerate() {
-            match v {
-                None => null_or_missing(spec, i, &mut invalid, &mut b),
-                Some(v) => match Pnr::from_integer(v, &opts) {
-                    Ok(p) => b.append_value(p.as_str()),
-                    Err(r) => {
-                        invalid.push((i, r));
-                        b.append_null();
-                    }
-                },
-            }
-        }
-        return Ok((
-            Canonical {
-                text: b.finish(),
-                typed: None,
-            },
-            invalid,
-        ));
+        let text = each_value(spec, ints.iter(), 12, &mut invalid, &mut (), |v, buf, _| {
+            buf.push_str(Pnr::from_integer(v, &opts)?.as_str());
+            Ok(())
+        });
+        return Ok((Canonical { text, typed: None }, invalid));
     }
 
     let text = as_utf8(array, &spec.name)?;
@@ -84,164 +69,155 @@ pub fn canonicalize(
             }
             Canonical { text, typed: None }
         }
-        ValueType::Personnummer => {
-            let mut b = StringBuilder::with_capacity(n, n * 12);
-            for (i, v) in text.iter().enumerate() {
-                match v {
-                    None => null_or_missing(spec, i, &mut invalid, &mut b),
-                    Some(s) => match Pnr::parse(s, &opts) {
-                        Ok(p) => b.append_value(p.as_str()),
-                        Err(r) => {
-                            invalid.push((i, r));
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Canonical {
-                text: b.finish(),
-                typed: None,
-            }
-        }
-        ValueType::Email | ValueType::Phone => {
-            let f = if spec.value_type == ValueType::Email {
-                ident::email::canonicalize
-            } else {
-                ident::phone::canonicalize
-            };
-            let mut b = StringBuilder::with_capacity(n, text.value_data().len());
-            let mut buf = String::new();
-            for (i, v) in text.iter().enumerate() {
-                match v {
-                    None => null_or_missing(spec, i, &mut invalid, &mut b),
-                    Some(s) => {
-                        buf.clear();
-                        match f(s, &mut buf) {
-                            Ok(()) => b.append_value(&buf),
-                            Err(r) => {
-                                invalid.push((i, r));
-                                b.append_null();
-                            }
-                        }
-                    }
-                }
-            }
-            Canonical {
-                text: b.finish(),
-                typed: None,
-            }
-        }
-        ValueType::PostalCode => {
-            let mut b = StringBuilder::with_capacity(n, n * 5);
-            for (i, v) in text.iter().enumerate() {
-                match v {
-                    None => null_or_missing(spec, i, &mut invalid, &mut b),
-                    Some(s) => match ident::postal::canonicalize(s) {
-                        Ok(code) => b.append_value(std::str::from_utf8(&code).unwrap_or("")),
-                        Err(r) => {
-                            invalid.push((i, r));
-                            b.append_null();
-                        }
-                    },
-                }
-            }
-            Canonical {
-                text: b.finish(),
-                typed: None,
-            }
-        }
+        ValueType::Personnummer => Canonical {
+            text: each_value(spec, text.iter(), 12, &mut invalid, &mut (), |s, buf, _| {
+                buf.push_str(Pnr::parse(s, &opts)?.as_str());
+                Ok(())
+            }),
+            typed: None,
+        },
+        ValueType::Email => Canonical {
+            text: each_value(spec, text.iter(), 24, &mut invalid, &mut (), |s, buf, _| {
+                ident::email::canonicalize(s, buf)
+            }),
+            typed: None,
+        },
+        ValueType::Phone => Canonical {
+            text: each_value(spec, text.iter(), 12, &mut invalid, &mut (), |s, buf, _| {
+                ident::phone::canonicalize(s, buf)
+            }),
+            typed: None,
+        },
+        ValueType::PostalCode => Canonical {
+            text: each_value(spec, text.iter(), 5, &mut invalid, &mut (), |s, buf, _| {
+                let code = ident::postal::canonicalize(s)?;
+                buf.extend(code.iter().map(|b| char::from(*b)));
+                Ok(())
+            }),
+            typed: None,
+        },
         ValueType::Date => {
-            let mut b = StringBuilder::with_capacity(n, n * 10);
-            let mut d = Date32Builder::with_capacity(n);
-            let mut buf = String::with_capacity(10);
-            for (i, v) in text.iter().enumerate() {
-                match v.map(Date::parse) {
-                    None => {
-                        null_or_missing(spec, i, &mut invalid, &mut b);
-                        d.append_null();
-                    }
-                    Some(Some(date)) => {
-                        buf.clear();
-                        date.write_iso(&mut buf);
-                        b.append_value(&buf);
-                        d.append_value(date.to_days());
-                    }
-                    Some(None) => {
-                        invalid.push((i, InvalidReason::Date));
-                        b.append_null();
-                        d.append_null();
-                    }
-                }
-            }
-            Canonical {
-                text: b.finish(),
-                typed: Some(Arc::new(d.finish())),
-            }
+            let mut typed = Date32Builder::with_capacity(n);
+            let text = each_value(
+                spec,
+                text.iter(),
+                10,
+                &mut invalid,
+                &mut typed,
+                |s, buf, typed| {
+                    let d = Date::parse(s).ok_or(InvalidReason::Date);
+                    typed.append_option(d.ok().map(Date::to_days));
+                    d?.write_iso(buf);
+                    Ok(())
+                },
+            );
+            Canonical::typed(text, typed.finish())
         }
         ValueType::Integer => {
-            let mut b = StringBuilder::with_capacity(n, text.value_data().len());
-            let mut t = Int64Builder::with_capacity(n);
-            for (i, v) in text.iter().enumerate() {
-                match v.map(ident::parse_i64) {
-                    None => {
-                        null_or_missing(spec, i, &mut invalid, &mut b);
-                        t.append_null();
-                    }
-                    Some(Ok(x)) => {
-                        b.append_value(x.to_string());
-                        t.append_value(x);
-                    }
-                    Some(Err(r)) => {
-                        invalid.push((i, r));
-                        b.append_null();
-                        t.append_null();
-                    }
-                }
-            }
-            Canonical {
-                text: b.finish(),
-                typed: Some(Arc::new(t.finish())),
-            }
+            let mut typed = Int64Builder::with_capacity(n);
+            let text = each_value(
+                spec,
+                text.iter(),
+                8,
+                &mut invalid,
+                &mut typed,
+                |s, buf, typed| {
+                    let x = ident::parse_i64(s);
+                    typed.append_option(x.ok());
+                    buf.push_str(&x?.to_string());
+                    Ok(())
+                },
+            );
+            Canonical::typed(text, typed.finish())
         }
         ValueType::Boolean => {
-            let mut b = StringBuilder::with_capacity(n, n * 5);
-            let mut t = BooleanBuilder::with_capacity(n);
-            for (i, v) in text.iter().enumerate() {
-                match v.map(ident::parse_bool) {
-                    None => {
-                        null_or_missing(spec, i, &mut invalid, &mut b);
-                        t.append_null();
-                    }
-                    Some(Ok(x)) => {
-                        b.append_value(if x { "true" } else { "false" });
-                        t.append_value(x);
-                    }
-                    Some(Err(r)) => {
-                        invalid.push((i, r));
-                        b.append_null();
-                        t.append_null();
-                    }
-                }
-            }
-            Canonical {
-                text: b.finish(),
-                typed: Some(Arc::new(t.finish())),
-            }
+            let mut typed = BooleanBuilder::with_capacity(n);
+            let text = each_value(
+                spec,
+                text.iter(),
+                5,
+                &mut invalid,
+                &mut typed,
+                |s, buf, typed| {
+                    let x = ident::parse_bool(s);
+                    typed.append_option(x.ok());
+                    buf.push_str(if x? { "true" } else { "false" });
+                    Ok(())
+                },
+            );
+            Canonical::typed(text, typed.finish())
         }
     };
     Ok((canonical, invalid))
 }
 
-fn null_or_missing(
-    spec: &ColumnSpec,
-    i: usize,
-    invalid: &mut Vec<(usize, InvalidReason)>,
-    b: &mut StringBuilder,
-) {
-    if !spec.nullable {
-        invalid.push((i, InvalidReason::Missing));
+impl Canonical {
+    fn typed(text: StringArray, typed: impl Array + 'static) -> Canonical {
+        Canonical {
+            text,
+            typed: Some(Arc::new(typed)),
+        }
     }
-    b.append_null();
+}
+
+/// A typed builder fed alongside the canonical text: `each_value` appends its nulls.
+trait TypedSink {
+    fn push_null(&mut self);
+}
+
+impl TypedSink for () {
+    fn push_null(&mut self) {}
+}
+
+impl<P: arrow::datatypes::ArrowPrimitiveType> TypedSink for arrow::array::PrimitiveBuilder<P> {
+    fn push_null(&mut self) {
+        self.append_null();
+    }
+}
+
+impl TypedSink for BooleanBuilder {
+    fn push_null(&mut self) {
+        self.append_null();
+    }
+}
+
+/// The one canonicalization loop: `f` writes a non-null value's canonical text into its
+/// buffer (and its typed value into `typed`, valid or null) or says why it is invalid. An
+/// invalid value is null in the result; a null where the column is not nullable is invalid
+/// as `missing`.
+fn each_value<T, S: TypedSink>(
+    spec: &ColumnSpec,
+    values: impl ExactSizeIterator<Item = Option<T>>,
+    bytes_per_value: usize,
+    invalid: &mut Vec<(usize, InvalidReason)>,
+    typed: &mut S,
+    mut f: impl FnMut(T, &mut String, &mut S) -> std::result::Result<(), InvalidReason>,
+) -> StringArray {
+    let n = values.len();
+    let mut b = StringBuilder::with_capacity(n, n * bytes_per_value);
+    let mut buf = String::with_capacity(64);
+    for (i, v) in values.enumerate() {
+        match v {
+            None => {
+                if !spec.nullable {
+                    invalid.push((i, InvalidReason::Missing));
+                }
+                b.append_null();
+                typed.push_null();
+            }
+            Some(v) => {
+                buf.clear();
+                match f(v, &mut buf, typed) {
+                    Ok(()) => b.append_value(&buf),
+                    Err(r) => {
+                        invalid.push((i, r));
+                        b.append_null();
+                    }
+                }
+            }
+        }
+    }
+    b.finish()
 }
 
 /// Any input column as `Utf8` text (a no-op for `Utf8`).
