@@ -395,6 +395,31 @@ fn tokenizer_equals_truncated_hmac_sha256_with_derived_token_key() {
     }
 }
 
+/// The tokenizer's two-compression path (values of up to 55 bytes) and its `hmac` crate path
+/// (longer values) agree with HMAC-SHA256 at every length around the one-block boundary.
+#[test]
+fn tokenizer_matches_hmac_sha256_at_every_message_length() {
+    for (domain, space) in [
+        ("skolsystem-ab", "person"),
+        ("omsorg-ab", "case"),
+        ("d", "s"),
+    ] {
+        let ring = test_ring(domain);
+        let key = ring.derive(Purpose::Token, space);
+        let tokenizer = ring.tokenizer(space);
+        for len in 0..=200usize {
+            // Bytes of every value, the padding byte 0x80 and zero among them.
+            let value: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
+            let full = hmac_sha256(key.as_bytes(), &value);
+            assert_eq!(
+                tokenizer.token_bytes(&value)[..],
+                full[..TOKEN_BYTES],
+                "message length {len}"
+            );
+        }
+    }
+}
+
 #[test]
 fn encrypt_output_is_base64url_of_nonce_ciphertext_tag_per_design() {
     let master = test_master();

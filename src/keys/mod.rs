@@ -326,10 +326,29 @@ impl KeyRing {
     }
 }
 
-/// Keyed HMAC-SHA256 state for `tokenize`: keyed once, cloned per value.
+/// Keyed HMAC-SHA256 for `tokenize`.
+///
+/// HMAC(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)). The key blocks `K ⊕ ipad` and
+/// `K ⊕ opad` are compressed once, when the tokenizer is made; a value of up to 55 bytes
+/// (every canonical identity number, date or code) then costs exactly two SHA-256
+/// compressions, done here with RustCrypto's `compress256` on the saved states. Longer values
+/// take the `hmac` crate. Both paths are checked against each other and against Wycheproof
+/// in `tests/crypto.rs`.
 #[derive(Clone)]
 pub struct Tokenizer {
     mac: HmacSha256,
+    /// SHA-256 state after the block `K ⊕ ipad` (key-equivalent: wiped on drop).
+    inner: [u32; 8],
+    /// SHA-256 state after the block `K ⊕ opad` (key-equivalent: wiped on drop).
+    outer: [u32; 8],
+}
+
+impl Drop for Tokenizer {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
 }
 
 impl fmt::Debug for Tokenizer {
@@ -340,22 +359,75 @@ impl fmt::Debug for Tokenizer {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The SHA-256 initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// The longest message that fits one padded block after the 64-byte key block.
+const ONE_BLOCK_MAX: usize = 55;
+
+/// The SHA-256 state after compressing the 64-byte block `key ⊕ pad` (key zero-padded).
+fn keyed_state(key: &[u8; 32], pad: u8) -> [u32; 8] {
+    let mut block = Zeroizing::new([pad; 64]);
+    for (b, k) in block.iter_mut().zip(key) {
+        *b ^= k;
+    }
+    let mut state = SHA256_IV;
+    sha2::block_api::compress256(&mut state, std::slice::from_ref(&*block));
+    state
+}
+
+/// Compresses the final (padded) block of a message of `len` bytes after one 64-byte block.
+fn final_block(state: &mut [u32; 8], message: &[u8]) {
+    debug_assert!(message.len() <= ONE_BLOCK_MAX);
+    let mut block = [0u8; 64];
+    block[..message.len()].copy_from_slice(message);
+    block[message.len()] = 0x80;
+    let bits = (64 + message.len() as u64) * 8;
+    block[56..].copy_from_slice(&bits.to_be_bytes());
+    sha2::block_api::compress256(state, std::slice::from_ref(&block));
+}
+
 impl Tokenizer {
     /// Keys the MAC once.
     pub fn new(key: &DerivedKey) -> Tokenizer {
         Tokenizer {
             mac: hmac_with(&key.0[..]),
+            inner: keyed_state(&key.0, 0x36),
+            outer: keyed_state(&key.0, 0x5c),
         }
     }
 
     /// The 16 token bytes of `value`.
     #[inline]
     pub fn token_bytes(&self, value: &[u8]) -> [u8; TOKEN_BYTES] {
-        let mut mac = self.mac.clone();
-        mac.update(value);
-        let full = mac.finalize().into_bytes();
         let mut out = [0u8; TOKEN_BYTES];
-        out.copy_from_slice(&full[..TOKEN_BYTES]);
+        if value.len() <= ONE_BLOCK_MAX {
+            let mut inner = self.inner;
+            final_block(&mut inner, value);
+            let mut digest = [0u8; 32];
+            for (d, w) in digest.chunks_exact_mut(4).zip(inner) {
+                d.copy_from_slice(&w.to_be_bytes());
+            }
+            let mut outer = self.outer;
+            final_block(&mut outer, &digest);
+            for (o, w) in out.chunks_exact_mut(4).zip(outer) {
+                o.copy_from_slice(&w.to_be_bytes());
+            }
+        } else {
+            let mut mac = self.mac.clone();
+            mac.update(value);
+            let full = mac.finalize().into_bytes();
+            out.copy_from_slice(&full[..TOKEN_BYTES]);
+        }
         out
     }
 

@@ -10,6 +10,7 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Date32Array, Date32Builder, Int32Builder,
     StringArray, StringBuilder, new_null_array,
 };
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Date32Type};
 
 use crate::ident::date::Date;
@@ -18,19 +19,27 @@ use crate::keys::{Encryptor, TOKEN_HEX_LEN, Tokenizer};
 use crate::policy::{Derivation, Generalization};
 
 /// `tokenize`: 32 lowercase hex characters per non-null value.
+///
+/// Every token has the same length, so the values and offsets are written straight into
+/// buffers sized up front; the nulls are the input's.
 pub fn tokenize(values: &StringArray, tokenizer: &Tokenizer) -> ArrayRef {
-    let mut b = StringBuilder::with_capacity(values.len(), values.len() * TOKEN_HEX_LEN);
+    let n = values.len();
+    let mut data = Vec::with_capacity((n - values.null_count()) * TOKEN_HEX_LEN);
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0i32);
     for v in values.iter() {
-        match v {
-            Some(v) => {
-                let hex = tokenizer.token_hex(v.as_bytes());
-                // Hex digits are ASCII, so this never fails.
-                b.append_value(std::str::from_utf8(&hex).unwrap_or_default());
-            }
-            None => b.append_null(),
+        if let Some(v) = v {
+            data.extend_from_slice(&tokenizer.token_hex(v.as_bytes()));
         }
+        // A batch holds far fewer than 2^31 / 32 tokens.
+        offsets.push(i32::try_from(data.len()).unwrap_or(i32::MAX));
     }
-    Arc::new(b.finish())
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    match StringArray::try_new(offsets, Buffer::from_vec(data), values.nulls().cloned()) {
+        Ok(a) => Arc::new(a),
+        // Hex digits are ASCII and the offsets grow by 32: this cannot fail.
+        Err(e) => unreachable!("token array: {e}"),
+    }
 }
 
 /// `encrypt`: base64url of nonce ‖ ciphertext ‖ tag per non-null value.
