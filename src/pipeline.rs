@@ -37,7 +37,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::ident::InvalidReason;
-use crate::io::output::{OutputPaths, Staged, commit, sha256_file};
+use crate::io::output::{HashingWriter, OutputPaths, Staged, commit, sha256_file};
 use crate::io::{Input, RawBatch, ReadOptions};
 use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
 use crate::plan::{OutputSource, Plan};
@@ -321,7 +321,11 @@ fn write_run(
             KeyValue::new("minex.run_id".into(), run_id.clone()),
         ]))
         .build();
-    let mut writer = ArrowWriter::try_new(staged_parquet.file()?, schema.clone(), Some(props))
+    let mut writer = ArrowWriter::try_new(
+        HashingWriter::new(staged_parquet.file()?),
+        schema.clone(),
+        Some(props),
+    )
         .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
     let mut rejects = staged_rejects.writer()?;
     let mut stats = Stats::new(plan, cfg.inputs.len());
@@ -365,12 +369,12 @@ fn write_run(
             .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
     }
     drop(rejects);
-    writer.close().map_err(|e| {
-        Error::io(
-            staged_parquet.tmp_path(),
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
+    // The footer is written by `into_inner`; the digest covers every byte of the file.
+    let (pq_sha, pq_bytes) = writer
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(HashingWriter::finish)
+        .map_err(|e| Error::io(staged_parquet.tmp_path(), e))?;
 
     // The manifest.
     let hashed = hasher
@@ -384,7 +388,6 @@ fn write_run(
                 .ok_or_else(|| Error::internal("an input was neither read to its end nor digested"))
         })
         .collect::<Result<_>>()?;
-    let (pq_sha, pq_bytes) = sha256_file(staged_parquet.tmp_path())?;
     let mut outputs = vec![OutputInfo {
         path: paths.parquet.display().to_string(),
         sha256: pq_sha,
