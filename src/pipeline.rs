@@ -1,10 +1,11 @@
 //! The pipeline: reader → row rules → canonicalization → kernels → k-anonymity gate → writer.
 //!
 //! # Batching and parallelism
-//! Inputs are read as a stream of batches of at most `batch_size` rows. Batches are taken in
-//! groups of `2 × threads`; the batches of a group are transformed in parallel (rayon) and
-//! written in input order, so the output is byte-identical whatever the thread count. Memory
-//! is bounded by the group (a few batches) and, with k-anonymity, by the number of distinct
+//! Inputs are read as a stream of batches of at most `batch_size` rows (and about 2 MiB of
+//! CSV). A reader thread cuts the batches, `threads` workers decode and transform them as
+//! they come, and the results are written in input order, so the output is byte-identical
+//! whatever the thread count. Memory is bounded by a fixed number of batches in flight
+//! (`2 × threads + 2`, see `Engine::stream`) and, with k-anonymity, by the number of distinct
 //! quasi-identifier classes.
 //!
 //! # k-anonymity: two passes
@@ -33,7 +34,6 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
-use rayon::prelude::*;
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::ident::InvalidReason;
@@ -326,7 +326,7 @@ fn write_run(
         schema.clone(),
         Some(props),
     )
-        .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
+    .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
     let mut rejects = staged_rejects.writer()?;
     let mut stats = Stats::new(plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
@@ -732,13 +732,20 @@ impl<'p> Engine<'p> {
         Ok(counts)
     }
 
-    /// Reads every input, transforms groups of batches in parallel, and hands the results to
-    /// `sink` in input order.
+    /// Reads every input, transforms its batches in parallel, and hands the results to `sink`
+    /// in input order.
     ///
-    /// Three stages overlap: a reader thread decodes batches into a bounded channel, the
-    /// calling thread transforms them in groups on the rayon pool, and a writer thread runs
-    /// `sink` (the Parquet encoder) on the results in order. The channels hold at most a few
-    /// batches each, so memory stays bounded by the batch size.
+    /// Four kinds of thread overlap: one reader cuts the input into batches (and digests it),
+    /// `threads` workers each take the next batch, decode and transform it, and the calling
+    /// thread puts the results back in input order and runs `sink` (the Parquet encoder) on
+    /// them. No worker waits for another: there is no barrier between groups of batches.
+    ///
+    /// Memory is bounded by tickets: the reader takes a ticket before it hands out a batch,
+    /// and a ticket comes back only when `sink` is done with that batch, so at most
+    /// `2 × threads + 2` batches exist at any time, whatever the input size. Every channel
+    /// holds at least as many items as there are tickets, so only ticket-taking and receiving
+    /// ever block; when any stage stops (an error, or the end), the others see their channel
+    /// close and stop too.
     fn stream(
         &self,
         inputs: &[Input],
@@ -746,32 +753,47 @@ impl<'p> Engine<'p> {
         pass: Pass<'_>,
         sink: &mut (dyn FnMut(BatchOut) -> Result<()> + Send),
     ) -> Result<Vec<Option<(String, u64)>>> {
-        use std::sync::mpsc::sync_channel;
-        let group = 2 * rayon::current_num_threads().max(1);
+        use std::sync::mpsc::{Receiver, sync_channel};
+        use std::sync::{Mutex, PoisonError};
+        type Work = (u64, Result<(usize, u64, RawBatch)>);
+        let workers = rayon::current_num_threads().max(1);
+        let tickets = 2 * workers + 2;
         std::thread::scope(|scope| -> Result<Vec<Option<(String, u64)>>> {
-            let (batch_tx, batch_rx) = sync_channel::<Result<(usize, u64, RawBatch)>>(group);
-            let (out_tx, out_rx) = sync_channel::<BatchOut>(group);
+            let (batch_tx, batch_rx) = sync_channel::<Work>(tickets);
+            let (out_tx, out_rx) = sync_channel::<(u64, Result<BatchOut>)>(tickets);
+            let (ticket_tx, ticket_rx) = sync_channel::<()>(tickets);
+            for _ in 0..tickets {
+                // Cannot fail: the channel holds exactly `tickets` and its receiver is alive.
+                let _ = ticket_tx.send(());
+            }
             let columns = &self.plan.read;
             let reader = scope.spawn(move || {
                 let mut digests = Vec::with_capacity(inputs.len());
+                let mut seq = 0u64;
+                // Hands one item out under a ticket; false when the run is stopping.
+                let mut hand_out = |item: Result<(usize, u64, RawBatch)>| -> bool {
+                    let ok = ticket_rx.recv().is_ok() && batch_tx.send((seq, item)).is_ok();
+                    seq += 1;
+                    ok
+                };
                 for (file_index, input) in inputs.iter().enumerate() {
                     let mut reader = match input.batches(columns, read) {
                         Ok(r) => r,
                         Err(e) => {
-                            let _ = batch_tx.send(Err(e));
+                            hand_out(Err(e));
                             return digests;
                         }
                     };
                     loop {
                         match reader.next_raw() {
                             Ok(Some((first, b))) => {
-                                if batch_tx.send(Ok((file_index, first, b))).is_err() {
+                                if !hand_out(Ok((file_index, first, b))) {
                                     return digests;
                                 }
                             }
                             Ok(None) => break,
                             Err(e) => {
-                                let _ = batch_tx.send(Err(e));
+                                hand_out(Err(e));
                                 return digests;
                             }
                         }
@@ -781,73 +803,77 @@ impl<'p> Engine<'p> {
                 }
                 digests
             });
-            let rows_done = read.rows_read.clone();
-            let writer = scope.spawn(move || -> Result<()> {
-                for out in out_rx {
-                    let n = out.rows_in;
-                    tracing::trace!(
-                        file = out.file_index,
-                        rows = n,
-                        rejected = out.rejected_rows,
-                        suppressed = out.suppressed,
-                        "batch done"
-                    );
-                    sink(out)?;
-                    if let Some(c) = &rows_done {
-                        c.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
-                Ok(())
-            });
-            let mut result = Ok(());
-            let mut done = false;
-            'outer: while !done {
-                let mut batches = Vec::with_capacity(group);
-                while batches.len() < group {
-                    match batch_rx.recv() {
-                        Ok(Ok(b)) => batches.push(b),
-                        Ok(Err(e)) => {
-                            result = Err(e);
-                            break 'outer;
-                        }
-                        Err(_) => {
-                            done = true;
-                            break;
+            // The workers share the receiving end; it closes when the last worker is gone.
+            let batch_rx: Arc<Mutex<Receiver<Work>>> = Arc::new(Mutex::new(batch_rx));
+            for _ in 0..workers {
+                let batch_rx = batch_rx.clone();
+                let out_tx = out_tx.clone();
+                scope.spawn(move || {
+                    loop {
+                        let next = batch_rx
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .recv();
+                        let Ok((seq, item)) = next else { return };
+                        let out = item.and_then(|(file_index, first_row, raw)| {
+                            // A panic becomes an error in its place, so the writer never
+                            // waits for a batch that will not come.
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                let path = &inputs[file_index].path;
+                                let batch = raw.decode(path, first_row)?;
+                                self.process(file_index, path, first_row, &batch, pass)
+                            }))
+                            .unwrap_or_else(|_| Err(Error::internal("a worker thread panicked")))
+                        });
+                        if out_tx.send((seq, out)).is_err() {
+                            return;
                         }
                     }
-                }
-                let outs: Vec<Result<BatchOut>> = batches
-                    .into_par_iter()
-                    .map(|(file_index, first_row, raw)| {
-                        let path = &inputs[file_index].path;
-                        let batch = raw.decode(path, first_row)?;
-                        self.process(file_index, path, first_row, &batch, pass)
-                    })
-                    .collect();
-                for out in outs {
-                    match out {
-                        Ok(out) => {
-                            if out_tx.send(out).is_err() {
-                                // The writer stopped; its error is reported below.
-                                break 'outer;
-                            }
-                        }
-                        Err(e) => {
-                            result = Err(e);
-                            break 'outer;
-                        }
-                    }
-                }
+                });
             }
-            drop(out_tx);
             drop(batch_rx);
-            let written = writer
-                .join()
-                .map_err(|_| Error::internal("the writer thread panicked"))?;
+            drop(out_tx);
+
+            // This thread: results back in input order, into `sink`.
+            let rows_done = read.rows_read.clone();
+            let written = (|| -> Result<()> {
+                let mut pending: BTreeMap<u64, Result<BatchOut>> = BTreeMap::new();
+                let mut next = 0u64;
+                for (seq, out) in &out_rx {
+                    pending.insert(seq, out);
+                    while let Some(out) = pending.remove(&next) {
+                        let out = out?;
+                        let n = out.rows_in;
+                        tracing::trace!(
+                            file = out.file_index,
+                            rows = n,
+                            rejected = out.rejected_rows,
+                            suppressed = out.suppressed,
+                            "batch done"
+                        );
+                        sink(out)?;
+                        if let Some(c) = &rows_done {
+                            c.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        next += 1;
+                        // The batch is gone: its ticket goes back to the reader.
+                        let _ = ticket_tx.send(());
+                    }
+                }
+                if pending.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Error::internal("a batch was never transformed"))
+                }
+            })();
+            // Closing these stops the reader (no more tickets) and the workers (nowhere to
+            // send) if the writer stopped early.
+            drop(out_rx);
+            drop(ticket_tx);
             let digests = reader
                 .join()
                 .map_err(|_| Error::internal("the reader thread panicked"))?;
-            result.and(written)?;
+            written?;
             Ok(digests)
         })
     }
