@@ -20,6 +20,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -68,11 +69,23 @@ impl Layout {
 }
 
 /// Whole records, ready to decode anywhere.
+///
+/// The chunk borrows one of its chunker's buffers (`bytes[..len]` are the records) and gives
+/// it back when dropped, so the reader reuses a handful of buffers for a whole file.
 #[derive(Debug)]
 pub struct CsvChunk {
     bytes: Vec<u8>,
+    len: usize,
     rows: usize,
     layout: Arc<Layout>,
+    recycle: Sender<Vec<u8>>,
+}
+
+impl Drop for CsvChunk {
+    fn drop(&mut self) {
+        // The chunker may be gone (end of file): then the buffer is simply freed.
+        let _ = self.recycle.send(std::mem::take(&mut self.bytes));
+    }
 }
 
 /// Why a chunk could not be decoded: which record (0-based in the chunk) and what.
@@ -104,7 +117,7 @@ impl CsvChunk {
     /// quote, an unterminated quote, or invalid UTF-8.
     pub fn decode(&self) -> Result<RecordBatch, ChunkError> {
         let l = &*self.layout;
-        let b = &self.bytes[..];
+        let b = &self.bytes[..self.len];
         let n_out = l.schema.fields().len();
         let per_col = b.len() / l.fields.max(1) + 16;
         let mut cols: Vec<ColumnBuilder> = (0..n_out)
@@ -280,54 +293,97 @@ fn scan(buf: &[u8], delimiter: u8, max: usize) -> (Option<(usize, usize)>, bool)
 }
 
 /// Cuts a CSV byte stream into chunks of whole records, skipping the header.
+///
+/// Reads go straight into a buffer of `buffer_bytes` (2 MiB); the records that end in it
+/// become a chunk, and the partial record after them is copied to the start of the next
+/// buffer. A record longer than the buffer doubles it. Buffers come back from dropped chunks
+/// and are reused as they are (no zeroing, no new pages), so the reader's memory is a fixed
+/// number of buffers whatever the file size.
 pub struct Chunker<R> {
     reader: R,
     layout: Arc<Layout>,
+    /// The current buffer: `buf[..filled]` was read and not yet handed out.
     buf: Vec<u8>,
+    filled: usize,
+    buffer_bytes: usize,
     eof: bool,
     header_skipped: bool,
     max_rows: usize,
     hasher: Sha256,
     bytes: u64,
+    recycle: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
 }
 
 impl<R: Read> Chunker<R> {
     /// A chunker over `reader` whose chunks hold at most `max_rows` records.
     pub fn new(reader: R, layout: Arc<Layout>, max_rows: usize) -> Chunker<R> {
+        Chunker::with_buffer(reader, layout, max_rows, CHUNK_BYTES)
+    }
+
+    /// As [`Chunker::new`], with buffers of `buffer_bytes` (tests use tiny ones).
+    pub fn with_buffer(
+        reader: R,
+        layout: Arc<Layout>,
+        max_rows: usize,
+        buffer_bytes: usize,
+    ) -> Chunker<R> {
+        let buffer_bytes = buffer_bytes.max(1);
         Chunker {
             reader,
             layout,
-            buf: Vec::with_capacity(CHUNK_BYTES * 2),
+            buf: vec![0; buffer_bytes],
+            filled: 0,
+            buffer_bytes,
             eof: false,
             header_skipped: false,
             max_rows: max_rows.max(1),
             hasher: Sha256::new(),
             bytes: 0,
+            recycle: channel(),
         }
     }
 
+    /// Reads until the buffer is full or the input ends, digesting what was read.
     fn fill(&mut self) -> std::io::Result<()> {
-        let start = self.buf.len();
-        self.buf.resize(start + CHUNK_BYTES, 0);
-        let mut filled = start;
-        while filled < self.buf.len() {
-            let n = self.reader.read(&mut self.buf[filled..])?;
+        let start = self.filled;
+        while self.filled < self.buf.len() {
+            let n = match self.reader.read(&mut self.buf[self.filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 self.eof = true;
                 break;
             }
-            filled += n;
+            self.filled += n;
         }
-        self.hasher.update(&self.buf[start..filled]);
-        self.bytes += (filled - start) as u64;
-        self.buf.truncate(filled);
+        self.hasher.update(&self.buf[start..self.filled]);
+        self.bytes += (self.filled - start) as u64;
         Ok(())
     }
 
-    /// Finds the end of up to `max` records in `buf` (outside quotes); returns the byte
-    /// length and the count, or `None` when no record ends in `buf`.
-    fn cut(&self, max: usize) -> Option<(usize, usize)> {
-        scan(&self.buf, self.layout.delimiter, max).0
+    /// Reads more; a full buffer is first doubled (a record longer than the buffer).
+    fn fill_more(&mut self) -> std::io::Result<()> {
+        if self.filled == self.buf.len() {
+            let len = self.buf.len() * 2;
+            self.buf.resize(len, 0);
+        }
+        self.fill()
+    }
+
+    /// Starts a new buffer (a returned one when there is one) holding `self.buf[from..]`,
+    /// and returns the old one.
+    fn switch_buffer(&mut self, from: usize) -> Vec<u8> {
+        let rest = self.filled - from;
+        let want = self.buffer_bytes.max(rest * 2);
+        let mut next = match self.recycle.1.try_recv() {
+            Ok(b) if b.len() >= want => b,
+            _ => vec![0; want],
+        };
+        next[..rest].copy_from_slice(&self.buf[from..self.filled]);
+        self.filled = rest;
+        std::mem::replace(&mut self.buf, next)
     }
 
     /// The next chunk, or `None` at the end.
@@ -337,59 +393,62 @@ impl<R: Read> Chunker<R> {
     pub fn next_chunk(
         &mut self,
     ) -> Result<Option<CsvChunk>, std::result::Result<std::io::Error, String>> {
-        loop {
-            if !self.header_skipped {
-                if self.buf.is_empty() && !self.eof {
-                    self.fill().map_err(Ok)?;
-                }
-                if self.buf.starts_with(b"\xef\xbb\xbf") {
-                    self.buf.drain(..3);
-                }
-                match self.cut(1) {
-                    Some((end, _)) => {
-                        self.buf.drain(..end);
-                        self.header_skipped = true;
-                    }
-                    None if self.eof => {
-                        self.buf.clear();
-                        self.header_skipped = true;
-                    }
-                    None => {
-                        self.fill().map_err(Ok)?;
-                        continue;
-                    }
-                }
+        let d = self.layout.delimiter;
+        while !self.header_skipped {
+            if self.filled == 0 && !self.eof {
+                self.fill().map_err(Ok)?;
             }
+            let bom = if self.buf[..self.filled].starts_with(b"\xef\xbb\xbf") {
+                3
+            } else {
+                0
+            };
+            match scan(&self.buf[bom..self.filled], d, 1).0 {
+                Some((end, _)) => {
+                    drop(self.switch_buffer(bom + end));
+                    self.header_skipped = true;
+                }
+                None if self.eof => {
+                    self.filled = 0;
+                    self.header_skipped = true;
+                }
+                None => self.fill_more().map_err(Ok)?,
+            }
+        }
+        loop {
             let want = self.max_rows;
-            match self.cut(want) {
-                Some((end, rows)) if rows == want || end >= CHUNK_BYTES || self.eof => {
-                    let rest = self.buf.split_off(end);
-                    let bytes = std::mem::replace(&mut self.buf, rest);
-                    return Ok(Some(self.chunk(bytes, rows)));
+            let (cut, in_quotes) = scan(&self.buf[..self.filled], d, want);
+            match cut {
+                Some((end, rows)) if rows == want || self.filled == self.buf.len() || self.eof => {
+                    let bytes = self.switch_buffer(end);
+                    return Ok(Some(self.chunk(bytes, end, rows)));
                 }
                 _ if self.eof => {
-                    if self.buf.is_empty() {
+                    if self.filled == 0 {
                         return Ok(None);
                     }
                     // The last record has no newline.
-                    if scan(&self.buf, self.layout.delimiter, usize::MAX).1 {
+                    if in_quotes {
                         return Err(Err(
                             "the file ends inside a quoted field: it is probably truncated".into(),
                         ));
                     }
-                    let bytes = std::mem::take(&mut self.buf);
-                    return Ok(Some(self.chunk(bytes, 1)));
+                    let len = self.filled;
+                    let bytes = self.switch_buffer(len);
+                    return Ok(Some(self.chunk(bytes, len, 1)));
                 }
-                _ => self.fill().map_err(Ok)?,
+                _ => self.fill_more().map_err(Ok)?,
             }
         }
     }
 
-    fn chunk(&self, bytes: Vec<u8>, rows: usize) -> CsvChunk {
+    fn chunk(&self, bytes: Vec<u8>, len: usize, rows: usize) -> CsvChunk {
         CsvChunk {
             bytes,
+            len,
             rows,
             layout: self.layout.clone(),
+            recycle: self.recycle.0.clone(),
         }
     }
 
@@ -491,6 +550,49 @@ mod tests {
         while ch.next_chunk().unwrap().is_some() {}
         assert_eq!(ch.digest().0, hex::encode(Sha256::digest(text)));
         assert_eq!(ch.digest().1, 12);
+    }
+
+    /// Tiny buffers: records and quoted fields cross buffer ends, a record is longer than the
+    /// buffer (the buffer grows), buffers are recycled, and the result is the csv crate's.
+    #[test]
+    fn any_buffer_size_reads_the_same_records() {
+        let mut text = String::from("\u{feff}a,b,c\r\n");
+        for i in 0..300 {
+            let long = "x".repeat(i % 97);
+            text.push_str(&format!("{i},\"q,\"\"{long}\"\"\n{i}\",{}\r\n", i % 5));
+        }
+        text.push_str("last,\"no\nnewline\",z");
+        let bytes = text.as_bytes();
+        let mut r = csv::Reader::from_reader(&bytes[3..]);
+        let want: Vec<Vec<String>> = r
+            .records()
+            .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        let names = ["a".to_string(), "b".to_string(), "c".to_string()];
+        for buffer in [1, 2, 3, 7, 64, 500, 1 << 20] {
+            for max_rows in [1, 3, 1000] {
+                let layout = Arc::new(Layout::new(b',', 3, &[0, 1, 2], &names));
+                let mut ch = Chunker::with_buffer(bytes, layout, max_rows, buffer);
+                let mut got: Vec<Vec<String>> = Vec::new();
+                while let Some(c) = ch.next_chunk().unwrap() {
+                    let b = c.decode().unwrap();
+                    for row in 0..b.num_rows() {
+                        got.push(
+                            (0..3)
+                                .map(|col| b.column(col).as_string::<i32>().value(row).to_string())
+                                .collect(),
+                        );
+                    }
+                }
+                assert_eq!(got, want, "buffer {buffer}, max_rows {max_rows}");
+                assert_eq!(ch.digest().0, hex::encode(Sha256::digest(bytes)));
+                assert_eq!(ch.digest().1, bytes.len() as u64);
+            }
+        }
+        // A truncated file is still an error with a tiny buffer.
+        let layout = Arc::new(Layout::new(b',', 3, &[0], &["a".into()]));
+        let mut ch = Chunker::with_buffer(&b"a,b,c\n1,2,\"open\n"[..], layout, 10, 2);
+        assert!(matches!(ch.next_chunk(), Err(Err(_))));
     }
 
     #[test]
