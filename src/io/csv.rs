@@ -22,6 +22,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+use arrow::array::BooleanBufferBuilder;
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -100,8 +101,8 @@ pub struct ChunkError {
 struct ColumnBuilder {
     values: Vec<u8>,
     offsets: Vec<i32>,
-    valid: Vec<bool>,
-    any_null: bool,
+    /// The records (in the chunk) whose value is null: few, so kept as a list.
+    nulls: Vec<usize>,
 }
 
 impl CsvChunk {
@@ -127,29 +128,24 @@ impl CsvChunk {
                 ColumnBuilder {
                     values: Vec::with_capacity(per_col),
                     offsets,
-                    valid: Vec::with_capacity(self.rows),
-                    any_null: false,
+                    nulls: Vec::new(),
                 }
             })
             .collect();
         let d = l.delimiter;
         let len = b.len();
-        let mut pos = 0;
-        let mut record = 0usize;
         let err = |record: usize, what: &str| ChunkError {
             record,
             what: what.to_string(),
         };
+        if l.fields == 0 {
+            return Err(err(0, "the header has no fields"));
+        }
+        let last_field = l.fields - 1;
+        let mut pos = 0;
+        let mut record = 0usize;
         while pos < len {
-            let mut field = 0usize;
-            loop {
-                let target = l.column_of_field.get(field).copied().flatten();
-                if field >= l.fields {
-                    return Err(err(
-                        record,
-                        &format!("a record has more than the header's {} fields", l.fields),
-                    ));
-                }
+            for (field, &target) in l.column_of_field.iter().enumerate() {
                 if pos < len && b[pos] == b'"' {
                     pos += 1;
                     let start_len = target.map(|c| cols[c].values.len());
@@ -175,50 +171,65 @@ impl CsvChunk {
                     if let (Some(c), Some(start)) = (target, start_len) {
                         let col = &mut cols[c];
                         let empty = col.values.len() == start;
-                        finish_value(col, empty);
+                        col.finish(record, empty);
                     }
                 } else {
                     let end = memchr2(d, b'\n', &b[pos..]).map_or(len, |i| pos + i);
-                    let mut value_end = end;
-                    if value_end > pos
-                        && b[value_end - 1] == b'\r'
-                        && (end == len || b[end] == b'\n')
-                    {
-                        value_end -= 1;
-                    }
                     if let Some(c) = target {
+                        let mut value_end = end;
+                        if value_end > pos
+                            && b[value_end - 1] == b'\r'
+                            && (end == len || b[end] == b'\n')
+                        {
+                            value_end -= 1;
+                        }
                         let col = &mut cols[c];
                         col.values.extend_from_slice(&b[pos..value_end]);
-                        finish_value(col, value_end == pos);
+                        col.finish(record, value_end == pos);
                     }
                     pos = end;
                 }
-                field += 1;
-                if pos >= len {
-                    break;
-                }
-                match b[pos] {
-                    x if x == d => pos += 1,
-                    b'\n' => {
+                // After the field: a delimiter, the end of the record, or the end of input.
+                let ends_record = match b.get(pos) {
+                    None => true,
+                    Some(&x) if x == d => {
                         pos += 1;
-                        break;
+                        false
                     }
-                    b'\r' if pos + 1 < len && b[pos + 1] == b'\n' => {
+                    Some(b'\n') => {
+                        pos += 1;
+                        true
+                    }
+                    Some(b'\r') if pos + 1 < len && b[pos + 1] == b'\n' => {
                         pos += 2;
-                        break;
+                        true
                     }
-                    b'\r' if pos + 1 == len => {
+                    Some(b'\r') if pos + 1 == len => {
                         pos += 1;
-                        break;
+                        true
                     }
-                    _ => return Err(err(record, "text follows a closing quote")),
+                    Some(_) => return Err(err(record, "text follows a closing quote")),
+                };
+                match (ends_record, field == last_field) {
+                    (true, true) => break,
+                    (true, false) => {
+                        return Err(err(
+                            record,
+                            &format!(
+                                "a record has {} fields, the header has {}",
+                                field + 1,
+                                l.fields
+                            ),
+                        ));
+                    }
+                    (false, true) => {
+                        return Err(err(
+                            record,
+                            &format!("a record has more than the header's {} fields", l.fields),
+                        ));
+                    }
+                    (false, false) => {}
                 }
-            }
-            if field != l.fields {
-                return Err(err(
-                    record,
-                    &format!("a record has {field} fields, the header has {}", l.fields),
-                ));
             }
             record += 1;
         }
@@ -231,7 +242,14 @@ impl CsvChunk {
         }
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(n_out);
         for (i, col) in cols.into_iter().enumerate() {
-            let nulls = col.any_null.then(|| NullBuffer::from(col.valid));
+            let nulls = (!col.nulls.is_empty()).then(|| {
+                let mut valid = BooleanBufferBuilder::new(record);
+                valid.append_n(record, true);
+                for r in col.nulls {
+                    valid.set_bit(r, false);
+                }
+                NullBuffer::new(valid.finish())
+            });
             let offsets = OffsetBuffer::new(ScalarBuffer::from(col.offsets));
             let array = StringArray::try_new(offsets, Buffer::from_vec(col.values), nulls)
                 .map_err(|_| {
@@ -250,13 +268,18 @@ impl CsvChunk {
     }
 }
 
-fn finish_value(col: &mut ColumnBuilder, empty: bool) {
-    // Offsets beyond i32 are impossible: a chunk is a few MiB (a single record larger than
-    // 2 GiB would fail UTF-8 validation of its offsets and be reported).
-    col.offsets
-        .push(i32::try_from(col.values.len()).unwrap_or(i32::MAX));
-    col.valid.push(!empty);
-    col.any_null |= empty;
+impl ColumnBuilder {
+    /// Ends the value of `record`; an empty value is null.
+    #[inline]
+    fn finish(&mut self, record: usize, empty: bool) {
+        // Offsets beyond i32 are impossible: a chunk is a few MiB (a single record larger
+        // than 2 GiB would fail UTF-8 validation of its offsets and be reported).
+        self.offsets
+            .push(i32::try_from(self.values.len()).unwrap_or(i32::MAX));
+        if empty {
+            self.nulls.push(record);
+        }
+    }
 }
 
 /// Finds record ends the way [`CsvChunk::decode`] reads records: a quote opens a quoted field
