@@ -4,6 +4,12 @@ mod cli;
 
 use clap::Parser;
 
+/// jemalloc for the binary: with the system allocator, memory freed by one worker thread
+/// and reused by another fragments, and peak memory creeps up with the length of the run.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let cli = cli::Cli::parse();
     cli::init_logging(cli.verbose, cli.log_format);
