@@ -44,7 +44,7 @@ use crate::plan::{OutputSource, Plan};
 use crate::policy::{Action, Condition, Generalization, OnInvalid, OnViolation, Policy, ValueType};
 use crate::report::csv_field;
 use crate::report::manifest::*;
-use crate::transform::{Canonical, canonicalize, kernels};
+use crate::transform::{Canonical, canonicalize_with, kernels};
 
 /// Where the master key comes from.
 #[derive(Debug, Clone)]
@@ -627,6 +627,9 @@ struct Engine<'p> {
     /// The extract's schema, built once.
     schema: arrow::datatypes::SchemaRef,
     kernels: Vec<Kernel>,
+    /// Per `plan.columns`: whether any kernel reads the canonical text (a date that is only
+    /// generalized or kept needs its typed value alone).
+    text_needed: Vec<bool>,
     /// Index into `plan.outputs` of each quasi-identifier.
     qi: Vec<usize>,
     qi_fields: Vec<SortField>,
@@ -708,10 +711,24 @@ impl<'p> Engine<'p> {
             }
             None => (Vec::new(), Vec::new()),
         };
+        let mut text_needed = vec![false; plan.columns.len()];
+        for (o, k) in plan.outputs.iter().zip(&kernels) {
+            let source = match &o.source {
+                OutputSource::Column(ci) => *ci,
+                OutputSource::Derive(di) => plan.derive[*di].1,
+            };
+            let typed_only = matches!(
+                k,
+                Kernel::Keep(ValueType::Date | ValueType::Integer | ValueType::Boolean)
+                    | Kernel::Null(_)
+            ) || matches!(k, Kernel::Generalize(t, _) if *t != ValueType::Personnummer);
+            text_needed[source] |= !typed_only;
+        }
         Ok(Engine {
             plan,
             schema: plan.output_schema(),
             kernels,
+            text_needed,
             qi,
             qi_fields,
             key_ids,
@@ -912,7 +929,12 @@ impl<'p> Engine<'p> {
         let mut rejects = Vec::new();
         let mut nulled = Vec::new();
         for (ci, (spec, read_idx)) in plan.columns.iter().enumerate() {
-            let (c, invalid) = canonicalize(spec, batch.column(*read_idx), reference)?;
+            let (c, invalid) = canonicalize_with(
+                spec,
+                batch.column(*read_idx),
+                reference,
+                self.text_needed[ci],
+            )?;
             let mut nulled_here = 0;
             for (i, reason) in invalid {
                 if !alive[i] {

@@ -357,7 +357,18 @@ impl fmt::Debug for Tokenizer {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Eight lowercase hex characters of `w`, most significant first, without a table: the
+/// nibbles are spread one per byte, then `0`–`9` and `a`–`f` are added byte-wise.
+#[inline]
+fn hex_word(w: u32) -> [u8; 8] {
+    let x = u64::from(w);
+    let mut n = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    n = ((n & 0x0000_ff00_0000_ff00) << 8) | (n & 0x0000_00ff_0000_00ff);
+    n = ((n & 0x00f0_00f0_00f0_00f0) << 4) | (n & 0x000f_000f_000f_000f);
+    // 1 in each byte whose nibble is 10 or more (nibble + 6 reaches 16).
+    let letters = ((n + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (n + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)).to_be_bytes()
+}
 
 /// The SHA-256 initial hash value (FIPS 180-4, 5.3.3).
 const SHA256_IV: [u32; 8] = [
@@ -406,11 +417,10 @@ impl Tokenizer {
         }
     }
 
-    /// The 16 token bytes of `value`.
+    /// The first four words of HMAC-SHA256(key, `value`) (the 16 token bytes, big-endian).
     #[inline]
-    pub fn token_bytes(&self, value: &[u8]) -> [u8; TOKEN_BYTES] {
-        let mut out = [0u8; TOKEN_BYTES];
-        if value.len() <= ONE_BLOCK_MAX {
+    fn token_words(&self, value: &[u8]) -> [u32; 4] {
+        let words = if value.len() <= ONE_BLOCK_MAX {
             let mut inner = self.inner;
             final_block(&mut inner, value);
             let mut digest = [0u8; 32];
@@ -419,14 +429,26 @@ impl Tokenizer {
             }
             let mut outer = self.outer;
             final_block(&mut outer, &digest);
-            for (o, w) in out.chunks_exact_mut(4).zip(outer) {
-                o.copy_from_slice(&w.to_be_bytes());
-            }
+            outer
         } else {
             let mut mac = self.mac.clone();
             mac.update(value);
             let full = mac.finalize().into_bytes();
-            out.copy_from_slice(&full[..TOKEN_BYTES]);
+            let mut w = [0u32; 8];
+            for (w, b) in w.iter_mut().zip(full.chunks_exact(4)) {
+                *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            w
+        };
+        [words[0], words[1], words[2], words[3]]
+    }
+
+    /// The 16 token bytes of `value`.
+    #[inline]
+    pub fn token_bytes(&self, value: &[u8]) -> [u8; TOKEN_BYTES] {
+        let mut out = [0u8; TOKEN_BYTES];
+        for (o, w) in out.chunks_exact_mut(4).zip(self.token_words(value)) {
+            o.copy_from_slice(&w.to_be_bytes());
         }
         out
     }
@@ -434,11 +456,9 @@ impl Tokenizer {
     /// The token of `value` as 32 lowercase hex characters.
     #[inline]
     pub fn token_hex(&self, value: &[u8]) -> [u8; TOKEN_HEX_LEN] {
-        let bytes = self.token_bytes(value);
         let mut out = [0u8; TOKEN_HEX_LEN];
-        for (i, b) in bytes.iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        for (o, w) in out.chunks_exact_mut(8).zip(self.token_words(value)) {
+            o.copy_from_slice(&hex_word(w));
         }
         out
     }
@@ -563,6 +583,25 @@ impl Encryptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_word_is_lowercase_hex_of_every_nibble() {
+        let mut w: u32 = 0x9e37_79b9;
+        for fixed in [
+            0,
+            u32::MAX,
+            0x0123_4567,
+            0x89ab_cdef,
+            0x9a9a_9a9a,
+            0xa0a0_a0a0,
+        ] {
+            assert_eq!(&hex_word(fixed)[..], format!("{fixed:08x}").as_bytes());
+        }
+        for _ in 0..100_000 {
+            w = w.wrapping_mul(0x0019_660d).wrapping_add(0x3c6e_f35f);
+            assert_eq!(&hex_word(w)[..], format!("{w:08x}").as_bytes());
+        }
+    }
 
     const TEST_MASTER_KEY_HEX: &str =
         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

@@ -40,6 +40,21 @@ pub fn canonicalize(
     array: &ArrayRef,
     reference: Date,
 ) -> Result<(Canonical, Vec<(usize, InvalidReason)>)> {
+    canonicalize_with(spec, array, reference, true)
+}
+
+/// As [`canonicalize`]; with `want_text` false, a column that has typed values (`date`,
+/// `integer`, `boolean`) gets no canonical text (all null): for when no kernel reads it.
+/// Validation is the same either way.
+///
+/// # Errors
+/// As [`canonicalize`].
+pub fn canonicalize_with(
+    spec: &ColumnSpec,
+    array: &ArrayRef,
+    reference: Date,
+    want_text: bool,
+) -> Result<(Canonical, Vec<(usize, InvalidReason)>)> {
     let mut invalid = Vec::new();
     let opts = ParseOptions {
         reference,
@@ -49,10 +64,18 @@ pub fn canonicalize(
         let ints = cast(array, &DataType::Int64)
             .map_err(|e| Error::internal(format!("integer cast of `{}`: {e}", spec.name)))?;
         let ints: &Int64Array = ints.as_primitive::<Int64Type>();
-        let text = each_value(spec, ints.iter(), 12, &mut invalid, &mut (), |v, buf, _| {
-            buf.push_str(Pnr::from_integer(v, &opts)?.as_str());
-            Ok(())
-        });
+        let text = each_value(
+            spec,
+            ints.iter(),
+            12,
+            true,
+            &mut invalid,
+            &mut (),
+            |v, buf, _| {
+                buf.push_str(Pnr::from_integer(v, &opts)?.as_str());
+                Ok(())
+            },
+        );
         return Ok((Canonical { text, typed: None }, invalid));
     }
 
@@ -70,30 +93,58 @@ pub fn canonicalize(
             Canonical { text, typed: None }
         }
         ValueType::Personnummer => Canonical {
-            text: each_value(spec, text.iter(), 12, &mut invalid, &mut (), |s, buf, _| {
-                buf.push_str(Pnr::parse(s, &opts)?.as_str());
-                Ok(())
-            }),
+            text: each_value(
+                spec,
+                text.iter(),
+                12,
+                true,
+                &mut invalid,
+                &mut (),
+                |s, buf, _| {
+                    buf.push_str(Pnr::parse(s, &opts)?.as_str());
+                    Ok(())
+                },
+            ),
             typed: None,
         },
         ValueType::Email => Canonical {
-            text: each_value(spec, text.iter(), 24, &mut invalid, &mut (), |s, buf, _| {
-                ident::email::canonicalize(s, buf)
-            }),
+            text: each_value(
+                spec,
+                text.iter(),
+                24,
+                true,
+                &mut invalid,
+                &mut (),
+                |s, buf, _| ident::email::canonicalize(s, buf),
+            ),
             typed: None,
         },
         ValueType::Phone => Canonical {
-            text: each_value(spec, text.iter(), 12, &mut invalid, &mut (), |s, buf, _| {
-                ident::phone::canonicalize(s, buf)
-            }),
+            text: each_value(
+                spec,
+                text.iter(),
+                12,
+                true,
+                &mut invalid,
+                &mut (),
+                |s, buf, _| ident::phone::canonicalize(s, buf),
+            ),
             typed: None,
         },
         ValueType::PostalCode => Canonical {
-            text: each_value(spec, text.iter(), 5, &mut invalid, &mut (), |s, buf, _| {
-                let code = ident::postal::canonicalize(s)?;
-                buf.extend(code.iter().map(|b| char::from(*b)));
-                Ok(())
-            }),
+            text: each_value(
+                spec,
+                text.iter(),
+                5,
+                true,
+                &mut invalid,
+                &mut (),
+                |s, buf, _| {
+                    let code = ident::postal::canonicalize(s)?;
+                    buf.extend(code.iter().map(|b| char::from(*b)));
+                    Ok(())
+                },
+            ),
             typed: None,
         },
         ValueType::Date => {
@@ -102,12 +153,16 @@ pub fn canonicalize(
                 spec,
                 text.iter(),
                 10,
+                want_text,
                 &mut invalid,
                 &mut typed,
                 |s, buf, typed| {
                     let d = Date::parse(s).ok_or(InvalidReason::Date);
                     typed.append_option(d.ok().map(Date::to_days));
-                    d?.write_iso(buf);
+                    let d = d?;
+                    if want_text {
+                        d.write_iso(buf);
+                    }
                     Ok(())
                 },
             );
@@ -119,12 +174,16 @@ pub fn canonicalize(
                 spec,
                 text.iter(),
                 8,
+                want_text,
                 &mut invalid,
                 &mut typed,
                 |s, buf, typed| {
                     let x = ident::parse_i64(s);
                     typed.append_option(x.ok());
-                    buf.push_str(&x?.to_string());
+                    let x = x?;
+                    if want_text {
+                        buf.push_str(&x.to_string());
+                    }
                     Ok(())
                 },
             );
@@ -136,12 +195,16 @@ pub fn canonicalize(
                 spec,
                 text.iter(),
                 5,
+                want_text,
                 &mut invalid,
                 &mut typed,
                 |s, buf, typed| {
                     let x = ident::parse_bool(s);
                     typed.append_option(x.ok());
-                    buf.push_str(if x? { "true" } else { "false" });
+                    let x = x?;
+                    if want_text {
+                        buf.push_str(if x { "true" } else { "false" });
+                    }
                     Ok(())
                 },
             );
@@ -189,12 +252,16 @@ fn each_value<T, S: TypedSink>(
     spec: &ColumnSpec,
     values: impl ExactSizeIterator<Item = Option<T>>,
     bytes_per_value: usize,
+    want_text: bool,
     invalid: &mut Vec<(usize, InvalidReason)>,
     typed: &mut S,
     mut f: impl FnMut(T, &mut String, &mut S) -> std::result::Result<(), InvalidReason>,
 ) -> StringArray {
     let n = values.len();
-    let mut b = StringBuilder::with_capacity(n, n * bytes_per_value);
+    let mut b = StringBuilder::with_capacity(
+        if want_text { n } else { 0 },
+        if want_text { n * bytes_per_value } else { 0 },
+    );
     let mut buf = String::with_capacity(64);
     for (i, v) in values.enumerate() {
         match v {
@@ -202,22 +269,31 @@ fn each_value<T, S: TypedSink>(
                 if !spec.nullable {
                     invalid.push((i, InvalidReason::Missing));
                 }
-                b.append_null();
+                if want_text {
+                    b.append_null();
+                }
                 typed.push_null();
             }
             Some(v) => {
                 buf.clear();
                 match f(v, &mut buf, typed) {
-                    Ok(()) => b.append_value(&buf),
+                    Ok(()) if want_text => b.append_value(&buf),
+                    Ok(()) => {}
                     Err(r) => {
                         invalid.push((i, r));
-                        b.append_null();
+                        if want_text {
+                            b.append_null();
+                        }
                     }
                 }
             }
         }
     }
-    b.finish()
+    if want_text {
+        b.finish()
+    } else {
+        StringArray::new_null(n)
+    }
 }
 
 /// Any input column as `Utf8` text (a no-op for `Utf8`).
@@ -314,6 +390,40 @@ mod tests {
         assert_eq!(c.text.value(0), "194608239986");
         assert_eq!(c.text.value(1), "194608239986");
         assert!(inv.is_empty());
+    }
+
+    /// Without text, typed columns validate the same and give the same typed values.
+    #[test]
+    fn typed_columns_without_text_validate_the_same() {
+        let cases: [(ValueType, Vec<Option<&str>>); 3] = [
+            (
+                ValueType::Date,
+                vec![
+                    Some("1987-06-05"),
+                    Some("19870605"),
+                    Some("1987-02-30"),
+                    None,
+                ],
+            ),
+            (ValueType::Integer, vec![Some(" 42 "), Some("x"), None]),
+            (
+                ValueType::Boolean,
+                vec![Some("Ja"), Some("0"), Some("kanske"), None],
+            ),
+        ];
+        for (t, values) in cases {
+            let a: ArrayRef = Arc::new(StringArray::from(values));
+            let (with, inv_with) = canonicalize_with(&spec(t), &a, reference(), true).unwrap();
+            let (without, inv_without) =
+                canonicalize_with(&spec(t), &a, reference(), false).unwrap();
+            assert_eq!(inv_with, inv_without);
+            assert_eq!(
+                with.typed.unwrap().to_data(),
+                without.typed.unwrap().to_data()
+            );
+            assert_eq!(without.text.len(), a.len());
+            assert_eq!(without.text.null_count(), a.len());
+        }
     }
 
     #[test]

@@ -4,4 +4,4 @@
 pub mod canonical;
 pub mod kernels;
 
-pub use canonical::{Canonical, canonicalize};
+pub use canonical::{Canonical, canonicalize, canonicalize_with};
