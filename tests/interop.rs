@@ -38,9 +38,15 @@ fn python() -> String {
 
 /// Whether pyarrow can be imported; fails or skips (with a note) as the module docs say.
 fn pyarrow_available() -> bool {
+    python_has("pyarrow.parquet")
+}
+
+/// Whether the Python modules `modules` (comma-separated) can be imported; fails or skips
+/// (with a note) as the module docs say.
+fn python_has(modules: &str) -> bool {
     let py = python();
     let ok = Command::new(&py)
-        .args(["-c", "import pyarrow.parquet"])
+        .args(["-c", &format!("import {modules}")])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -51,18 +57,85 @@ fn pyarrow_available() -> bool {
         std::env::var_os("CI").is_some() || std::env::var_os("MINEX_REQUIRE_PYARROW").is_some();
     assert!(
         !required,
-        "`{py}` cannot import pyarrow, and CI or MINEX_REQUIRE_PYARROW is set: run the test \
-         command from the README (it installs pyarrow into a virtual environment and sets \
-         MINEX_PYTHON), or point MINEX_PYTHON at a Python that has pyarrow"
+        "`{py}` cannot import {modules}, and CI or MINEX_REQUIRE_PYARROW is set: run the test \
+         command from the README (it installs them into a virtual environment and sets \
+         MINEX_PYTHON), or point MINEX_PYTHON at a Python that has them"
     );
     eprintln!(
         "\n********************************************************************************\n\
-         NOTE: interop test SKIPPED: `{py}` cannot import pyarrow.\n\
-         Install it: python3 -m venv /work/venv-it && /work/venv-it/bin/pip install pyarrow\n\
-         then run with MINEX_PYTHON=/work/venv-it/bin/python\n\
+         NOTE: interop test SKIPPED: `{py}` cannot import {modules}.\n\
+         Install: python3 -m venv .venv && .venv/bin/pip install pyarrow pandas polars duckdb\n\
+         then run with MINEX_PYTHON=.venv/bin/python\n\
          ********************************************************************************\n"
     );
     false
+}
+
+/// Reads an extract with DuckDB, Polars, pandas and pyarrow and prints, per reader, every
+/// column as a list (rows in file order).
+const READ_WITH_FOUR_TOOLS: &str = r#"
+import json, sys
+import duckdb, pandas, polars, pyarrow.parquet as pq
+
+path = sys.argv[1]
+arrow = pq.read_table(path)
+names = arrow.column_names
+def plain(v):
+    return None if v is None or v != v else (int(v) if isinstance(v, float) else v)
+out = {"pyarrow": {n: arrow.column(n).to_pylist() for n in names}}
+rel = duckdb.sql(f"SELECT * FROM read_parquet('{path}')")
+cols = list(zip(*rel.fetchall()))
+out["duckdb"] = {n: list(c) for n, c in zip(rel.columns, cols)}
+pl = polars.read_parquet(path)
+out["polars"] = {n: pl[n].to_list() for n in pl.columns}
+pd = pandas.read_parquet(path)
+out["pandas"] = {n: [plain(v) for v in pd[n].tolist()] for n in pd.columns}
+print(json.dumps(out))
+"#;
+
+/// What suppliers open the extract with (DuckDB, Polars, pandas) reads every value as pyarrow
+/// does, in the default layout (token columns DELTA_LENGTH_BYTE_ARRAY) and with
+/// `--plain-encoding`.
+#[test]
+fn duckdb_polars_and_pandas_read_every_value_of_the_extract() {
+    if !python_has("pyarrow.parquet, pandas, polars, duckdb") {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path();
+    let key = write_key_file(d);
+    let input = register(d, "register.csv", 800, 13);
+    let policy = schema("school-supplier.yaml");
+    let mut by_layout = Vec::new();
+    for (name, extra) in [("delta", &[][..]), ("plain", &["--plain-encoding"][..])] {
+        let out = d.join(format!("{name}.parquet"));
+        minex_run(&policy, &[&input], &out, &key, extra).expect_code(0);
+        let py = Command::new(python())
+            .arg("-c")
+            .arg(READ_WITH_FOUR_TOOLS)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "a reader could not read the {name} extract:\n{}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let got: Value = serde_json::from_slice(&py.stdout).unwrap();
+        let arrow = &got["pyarrow"];
+        assert!(arrow["personnummer"].as_array().unwrap().len() > 750);
+        for tool in ["duckdb", "polars", "pandas"] {
+            assert_eq!(
+                &got[tool], arrow,
+                "{tool} reads the {name} extract differently"
+            );
+        }
+        by_layout.push(arrow.clone());
+    }
+    assert_eq!(
+        by_layout[0], by_layout[1],
+        "the two layouts hold different values"
+    );
 }
 
 /// Arrow's name of a type as pyarrow prints it.

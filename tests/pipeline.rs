@@ -168,6 +168,53 @@ fn same_key_domain_and_value_give_the_same_extract_whatever_the_batches_and_thre
     }
 }
 
+/// Token columns are DELTA_LENGTH_BYTE_ARRAY by default and PLAIN with `--plain-encoding`;
+/// the values read back are the same either way, and other columns keep their dictionary.
+#[test]
+fn token_columns_are_delta_length_encoded_unless_plain_is_asked_for() {
+    use parquet::basic::Encoding;
+    let dir = tempdir();
+    let d = dir.path();
+    let key = write_key_file(d);
+    let input = register(d, "register.csv", 2_000, 5);
+    let policy = schema("school-supplier.yaml");
+    let mut extracts = Vec::new();
+    for (name, extra) in [("delta", &[][..]), ("plain", &["--plain-encoding"][..])] {
+        std::fs::create_dir(d.join(name)).unwrap();
+        let out = d.join(name).join("school.parquet");
+        minex_run(&policy, &[&input], &out, &key, extra).expect_code(0);
+        let reader = SerializedFileReader::new(File::open(&out).unwrap()).unwrap();
+        let meta = reader.metadata();
+        let encodings = |column: &str| -> Vec<Encoding> {
+            let rg = meta.row_group(0);
+            let i = (0..rg.num_columns())
+                .find(|i| rg.column(*i).column_path().string() == column)
+                .unwrap();
+            rg.column(i).encodings().collect()
+        };
+        for token_column in ["personnummer", "guardian_personnummer"] {
+            let e = encodings(token_column);
+            assert_eq!(
+                e.contains(&Encoding::DELTA_LENGTH_BYTE_ARRAY),
+                name == "delta",
+                "{name} {token_column}: {e:?}"
+            );
+            assert_eq!(
+                e.contains(&Encoding::PLAIN),
+                name == "plain",
+                "{name}: {e:?}"
+            );
+        }
+        assert!(
+            encodings("city").contains(&Encoding::RLE_DICTIONARY),
+            "{name}: city keeps its dictionary"
+        );
+        extracts.push(read_parquet(&out));
+    }
+    assert_eq!(extracts[0].schema, extracts[1].schema);
+    assert_eq!(extracts[0].batch, extracts[1].batch);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Unlinkability
 // ---------------------------------------------------------------------------------------------

@@ -176,6 +176,10 @@ pub struct RunArgs {
     /// zstd compression level of the extract (1-22).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub zstd_level: i32,
+    /// Write token and ciphertext columns PLAIN instead of DELTA_LENGTH_BYTE_ARRAY, for
+    /// readers older than Spark 3.3 (Arrow, DuckDB, Polars and pandas read both).
+    #[arg(long)]
+    pub plain_encoding: bool,
     /// Also write a self-contained HTML report for the data-protection officer (opens offline).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
@@ -327,6 +331,7 @@ fn cmd_run(a: &RunArgs) -> anyhow::Result<()> {
     cfg.read = a.input.read_options(a.batch_size)?;
     cfg.threads = a.threads;
     cfg.zstd_level = a.zstd_level;
+    cfg.delta_tokens = !a.plain_encoding;
     cfg.progress = !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = minex::pipeline::run(&cfg)?;
     if let Some(report) = &a.report {
