@@ -1075,18 +1075,22 @@ impl<'p> Engine<'p> {
             OutputSource::Derive(di) => plan.derive[*di].1,
         };
         let c = &canon[source];
-        let text = &c.text;
+        let text = || {
+            c.text
+                .as_ref()
+                .ok_or_else(|| Error::internal("a kernel needs canonical text that was not made"))
+        };
         Ok(match &self.kernels[oi] {
             Kernel::Keep(t) => match (t, &c.typed) {
                 (ValueType::Date | ValueType::Integer | ValueType::Boolean, Some(typed)) => {
                     typed.clone()
                 }
-                _ => Arc::new(text.clone()),
+                _ => Arc::new(text()?.clone()),
             },
-            Kernel::Tokenize(t) => kernels::tokenize(text, t),
-            Kernel::Encrypt(e) => kernels::encrypt(text, e),
+            Kernel::Tokenize(t) => kernels::tokenize(text()?, t),
+            Kernel::Encrypt(e) => kernels::encrypt(text()?, e),
             Kernel::Generalize(ValueType::Personnummer, g) => {
-                kernels::generalize_pnr(text, *g, reference)
+                kernels::generalize_pnr(text()?, *g, reference)
             }
             Kernel::Generalize(_, g) => {
                 let dates = c
@@ -1096,10 +1100,10 @@ impl<'p> Engine<'p> {
                     .ok_or_else(|| Error::internal("generalize without dates"))?;
                 kernels::generalize_dates(dates, *g, reference)
             }
-            Kernel::Truncate(k) => kernels::truncate(text, *k),
-            Kernel::Replace(w) => kernels::replace(text, w),
+            Kernel::Truncate(k) => kernels::truncate(text()?, *k),
+            Kernel::Replace(w) => kernels::replace(text()?, w),
             Kernel::Null(t) => kernels::null(t, len),
-            Kernel::Derive(d) => kernels::derive(text, *d, reference),
+            Kernel::Derive(d) => kernels::derive(text()?, *d, reference),
         })
     }
 
@@ -1126,8 +1130,12 @@ impl<'p> Engine<'p> {
 }
 
 fn filter_canonical(c: &Canonical, mask: &BooleanArray) -> Result<Canonical> {
-    let text = filter(&c.text, mask).map_err(|e| Error::internal(format!("filter: {e}")))?;
-    let text: StringArray = text.as_string::<i32>().clone();
+    let text = c
+        .text
+        .as_ref()
+        .map(|t| filter(t, mask).map(|t| t.as_string::<i32>().clone()))
+        .transpose()
+        .map_err(|e| Error::internal(format!("filter: {e}")))?;
     let typed = c
         .typed
         .as_ref()
