@@ -143,6 +143,7 @@ impl CsvChunk {
         }
         let last_field = l.fields - 1;
         let field_end = FieldEnd::new(d);
+        let quote_end = QuoteEnd::new();
         let mut pos = 0;
         let mut record = 0usize;
         while pos < len {
@@ -151,7 +152,7 @@ impl CsvChunk {
                     pos += 1;
                     let start_len = target.map(|c| cols[c].values.len());
                     loop {
-                        match memchr(b'"', &b[pos..]) {
+                        match quote_end.find(&b[pos..]) {
                             Some(q) => {
                                 if let Some(c) = target {
                                     cols[c].values.extend_from_slice(&b[pos..pos + q]);
@@ -293,6 +294,32 @@ impl FieldEnd {
             #[cfg(target_arch = "x86_64")]
             FieldEnd::Avx2(two) => two.find(haystack),
             FieldEnd::Any(d) => memchr2(*d, b'\n', haystack),
+        }
+    }
+}
+
+/// Finds the next quote inside a quoted field; like [`FieldEnd`], built once per chunk.
+enum QuoteEnd {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(memchr::arch::x86_64::avx2::memchr::One),
+    Any,
+}
+
+impl QuoteEnd {
+    fn new() -> QuoteEnd {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = memchr::arch::x86_64::avx2::memchr::One::new(b'"') {
+            return QuoteEnd::Avx2(one);
+        }
+        QuoteEnd::Any
+    }
+
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            QuoteEnd::Avx2(one) => one.find(haystack),
+            QuoteEnd::Any => memchr(b'"', haystack),
         }
     }
 }
@@ -593,6 +620,14 @@ mod tests {
             for start in 0..text.len() {
                 assert_eq!(fast.find(&text[start..]), portable.find(&text[start..]));
             }
+        }
+        let quotes: Vec<u8> = text
+            .iter()
+            .map(|&c| if c == b';' { b'"' } else { c })
+            .collect();
+        let (fast, portable) = (QuoteEnd::new(), QuoteEnd::Any);
+        for start in 0..quotes.len() {
+            assert_eq!(fast.find(&quotes[start..]), portable.find(&quotes[start..]));
         }
     }
 
