@@ -417,6 +417,20 @@ fn tokenizer_matches_hmac_sha256_at_every_message_length() {
                 "message length {len}"
             );
         }
+        // The grouped path gives the same tokens in the same order, across group ends and
+        // with short and long values mixed.
+        let values: Vec<Vec<u8>> = (0..=200usize)
+            .map(|len| (0..len).map(|i| (i * 31 + len) as u8).collect())
+            .collect();
+        for count in [0, 1, 63, 64, 65, 129, values.len()] {
+            let mut grouped = Vec::new();
+            tokenizer.extend_hex(values[..count].iter().map(Vec::as_slice), &mut grouped);
+            let one_by_one: Vec<u8> = values[..count]
+                .iter()
+                .flat_map(|v| tokenizer.token_hex(v))
+                .collect();
+            assert_eq!(grouped, one_by_one, "{count} values");
+        }
     }
 }
 

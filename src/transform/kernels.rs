@@ -25,14 +25,16 @@ use crate::policy::{Derivation, Generalization};
 pub fn tokenize(values: &StringArray, tokenizer: &Tokenizer) -> ArrayRef {
     let n = values.len();
     let mut data = Vec::with_capacity((n - values.null_count()) * TOKEN_HEX_LEN);
+    tokenizer.extend_hex(values.iter().flatten().map(str::as_bytes), &mut data);
     let mut offsets = Vec::with_capacity(n + 1);
-    offsets.push(0i32);
-    for v in values.iter() {
-        if let Some(v) = v {
-            data.extend_from_slice(&tokenizer.token_hex(v.as_bytes()));
+    let mut end = 0i32;
+    offsets.push(end);
+    for i in 0..n {
+        if values.is_valid(i) {
+            // A batch holds far fewer than 2^31 / 32 tokens.
+            end = end.saturating_add(TOKEN_HEX_LEN as i32);
         }
-        // A batch holds far fewer than 2^31 / 32 tokens.
-        offsets.push(i32::try_from(data.len()).unwrap_or(i32::MAX));
+        offsets.push(end);
     }
     let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
     match StringArray::try_new(offsets, Buffer::from_vec(data), values.nulls().cloned()) {
