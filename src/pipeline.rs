@@ -343,6 +343,19 @@ fn write_run(
         Some(props),
     )
     .map_err(|e| Error::internal(format!("cannot start the Parquet writer: {e}")))?;
+    // Early writeback: each time a row group is complete, another thread asks the system to
+    // put what was written so far on disk (fdatasync on a second handle), so the final sync
+    // before the rename (see `commit`) has little left to wait for. Errors here are left to
+    // that final sync, which reports them.
+    let (sync_tx, sync_rx) = std::sync::mpsc::channel::<()>();
+    let early = staged_parquet.file()?;
+    let syncer = std::thread::spawn(move || {
+        while sync_rx.recv().is_ok() {
+            while sync_rx.try_recv().is_ok() {}
+            let _ = early.sync_data();
+        }
+    });
+    let mut row_groups_written = 0;
     let mut rejects = staged_rejects.writer()?;
     let mut stats = Stats::new(plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
@@ -375,6 +388,10 @@ fn write_run(
                         std::io::Error::other(e.to_string()),
                     )
                 })?;
+                if writer.flushed_row_groups().len() > row_groups_written {
+                    row_groups_written = writer.flushed_row_groups().len();
+                    let _ = sync_tx.send(());
+                }
             }
             stats.add(&out);
             Ok(())
@@ -385,6 +402,9 @@ fn write_run(
             .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
     }
     drop(rejects);
+    drop(sync_tx);
+    // The syncer ends with the channel; its last flush overlaps the footer's writing.
+    let _ = syncer.join();
     // The footer is written by `into_inner`; the digest covers every byte of the file.
     let (pq_sha, pq_bytes) = writer
         .into_inner()
