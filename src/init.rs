@@ -312,6 +312,7 @@ fn read_sample(opts: &InitOptions) -> Result<(Vec<String>, Vec<ColumnSample>, us
     let mut rows = 0usize;
     let read = ReadOptions {
         batch_size: opts.sample_rows.clamp(1, 8192),
+        digest: false,
         ..opts.read.clone()
     };
     'files: for input in &inputs {

@@ -247,9 +247,11 @@ fn write_run(
     });
 
     // Pass 1 (only with k-anonymity): class sizes.
+    let mut first_pass_digests = None;
     let gate = match &plan.policy.k_anonymity {
         Some(k) => {
             let counts = engine.count_classes(inputs, read)?;
+            first_pass_digests = Some(counts.digests);
             let gate = Gate::new(k.k, counts.classes, counts.rows_at_gate);
             tracing::info!(
                 classes = gate.classes.len(),
@@ -416,6 +418,9 @@ fn write_run(
     let hashed = hasher
         .join()
         .map_err(|_| Error::internal("the input digest thread panicked"))??;
+    if let Some(first) = &first_pass_digests {
+        same_inputs_in_both_passes(&cfg.inputs, first, &streamed_digests)?;
+    }
     let input_digests: Vec<(String, u64)> = hashed
         .into_iter()
         .enumerate()
@@ -781,7 +786,9 @@ impl<'p> Engine<'p> {
             }
             Ok(())
         };
-        self.stream(inputs, read, Pass::Count, &mut sink)?;
+        // The digests of this pass are compared with the second's: the class counts hold
+        // only if both passes read the same bytes.
+        counts.digests = self.stream(inputs, read, Pass::Count, &mut sink)?;
         Ok(counts)
     }
 
@@ -1181,6 +1188,34 @@ fn matches(text: &StringArray, i: usize, cond: &Condition) -> bool {
 struct ClassCounts {
     classes: HashMap<Box<[u8]>, u64>,
     rows_at_gate: u64,
+    /// The digests of the CSV inputs as this pass read them.
+    digests: Vec<Option<(String, u64)>>,
+}
+
+/// The two passes of the k-anonymity gate must have read the same bytes: a file that changed
+/// in between (an export still being written, say) would be gated on counts of other data.
+/// Compares the CSV digests of both passes (Parquet inputs are digested once, apart).
+///
+/// # Errors
+/// `Malformed` (input data) naming the first file that changed.
+fn same_inputs_in_both_passes(
+    paths: &[PathBuf],
+    first: &[Option<(String, u64)>],
+    second: &[Option<(String, u64)>],
+) -> Result<()> {
+    for ((path, a), b) in paths.iter().zip(first).zip(second) {
+        if let (Some(a), Some(b)) = (a, b)
+            && a != b
+        {
+            return Err(Error::malformed(
+                Location::file(path),
+                "the file changed between the two passes of the k-anonymity gate (its SHA-256 \
+                 differs), so the class sizes no longer describe it; nothing was written. Run \
+                 again when nothing is writing to it",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The decision of the first pass: which classes are too small.
@@ -1335,4 +1370,30 @@ pub fn run_policy(
         out,
         KeySource::Given(key),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_changed_between_the_passes_stops_the_run_by_name() {
+        let paths = vec![PathBuf::from("a.csv"), PathBuf::from("b.csv")];
+        let d = |h: &str, n: u64| Some((h.to_string(), n));
+        let first = vec![d("aa", 10), d("bb", 20)];
+        assert!(same_inputs_in_both_passes(&paths, &first, &first.clone()).is_ok());
+        // Parquet inputs (no streamed digest) are not compared here.
+        assert!(
+            same_inputs_in_both_passes(&paths, &[None, d("bb", 20)], &[None, d("bb", 20)]).is_ok()
+        );
+        let changed = vec![d("aa", 10), d("cc", 20)];
+        let e = same_inputs_in_both_passes(&paths, &first, &changed).unwrap_err();
+        assert_eq!(e.category().exit_code(), 4);
+        let text = e.to_string();
+        assert!(text.contains("b.csv"), "{text}");
+        assert!(!text.contains("a.csv"), "{text}");
+        // A file that grew is a change too.
+        let grew = vec![d("aa", 11), d("bb", 20)];
+        assert!(same_inputs_in_both_passes(&paths, &first, &grew).is_err());
+    }
 }

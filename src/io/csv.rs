@@ -388,7 +388,7 @@ pub struct Chunker<R> {
     eof: bool,
     header_skipped: bool,
     max_rows: usize,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     bytes: u64,
     recycle: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
 }
@@ -416,7 +416,7 @@ impl<R: Read> Chunker<R> {
             eof: false,
             header_skipped: false,
             max_rows: max_rows.max(1),
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             bytes: 0,
             recycle: channel(),
         }
@@ -437,7 +437,9 @@ impl<R: Read> Chunker<R> {
             }
             self.filled += n;
         }
-        self.hasher.update(&self.buf[start..self.filled]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&self.buf[start..self.filled]);
+        }
         self.bytes += (self.filled - start) as u64;
         Ok(())
     }
@@ -531,9 +533,18 @@ impl<R: Read> Chunker<R> {
         }
     }
 
-    /// The SHA-256 (hex) and size of everything read so far (the whole file, at the end).
-    pub fn digest(&self) -> (String, u64) {
-        (hex::encode(self.hasher.clone().finalize()), self.bytes)
+    /// Reads without digesting (a second pass over a file already digested, a sample).
+    #[must_use]
+    pub fn without_digest(mut self) -> Chunker<R> {
+        self.hasher = None;
+        self
+    }
+
+    /// The SHA-256 (hex) and size of everything read so far (the whole file, at the end);
+    /// `None` for a chunker made [`without_digest`](Chunker::without_digest).
+    pub fn digest(&self) -> Option<(String, u64)> {
+        let h = self.hasher.as_ref()?;
+        Some((hex::encode(h.clone().finalize()), self.bytes))
     }
 }
 
@@ -655,8 +666,8 @@ mod tests {
         let layout = Arc::new(Layout::new(b',', 3, &[0], &["a".into()]));
         let mut ch = Chunker::new(&text[..], layout, 10);
         while ch.next_chunk().unwrap().is_some() {}
-        assert_eq!(ch.digest().0, hex::encode(Sha256::digest(text)));
-        assert_eq!(ch.digest().1, 12);
+        assert_eq!(ch.digest().unwrap().0, hex::encode(Sha256::digest(text)));
+        assert_eq!(ch.digest().unwrap().1, 12);
     }
 
     /// Tiny buffers: records and quoted fields cross buffer ends, a record is longer than the
@@ -692,8 +703,8 @@ mod tests {
                     }
                 }
                 assert_eq!(got, want, "buffer {buffer}, max_rows {max_rows}");
-                assert_eq!(ch.digest().0, hex::encode(Sha256::digest(bytes)));
-                assert_eq!(ch.digest().1, bytes.len() as u64);
+                assert_eq!(ch.digest().unwrap().0, hex::encode(Sha256::digest(bytes)));
+                assert_eq!(ch.digest().unwrap().1, bytes.len() as u64);
             }
         }
         // A truncated file is still an error with a tiny buffer.

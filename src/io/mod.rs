@@ -60,6 +60,9 @@ pub struct ReadOptions {
     pub bytes_read: Option<Arc<AtomicU64>>,
     /// When set, the pipeline adds the rows it has finished here (for progress reporting).
     pub rows_read: Option<Arc<AtomicU64>>,
+    /// Whether CSV readers digest (SHA-256) what they read, for the manifest. Off for reads
+    /// whose digest nobody uses (the k-anonymity counting pass, `init`'s sample).
+    pub digest: bool,
 }
 
 impl Default for ReadOptions {
@@ -69,6 +72,7 @@ impl Default for ReadOptions {
             batch_size: 64 * 1024,
             bytes_read: None,
             rows_read: None,
+            digest: true,
         }
     }
 }
@@ -202,11 +206,12 @@ impl Input {
                     inner: file,
                     counter: options.bytes_read.clone(),
                 };
-                Inner::Csv(Box::new(csv::Chunker::new(
-                    reader,
-                    layout,
-                    options.batch_size,
-                )))
+                let chunker = csv::Chunker::new(reader, layout, options.batch_size);
+                Inner::Csv(Box::new(if options.digest {
+                    chunker
+                } else {
+                    chunker.without_digest()
+                }))
             }
             InputFormat::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
@@ -328,7 +333,7 @@ impl BatchReader {
     /// reading.
     pub fn digest(&self) -> Option<(String, u64)> {
         match &self.inner {
-            Inner::Csv(c) => Some(c.digest()),
+            Inner::Csv(c) => c.digest(),
             Inner::Parquet(_) => None,
         }
     }
