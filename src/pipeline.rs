@@ -324,6 +324,7 @@ fn write_run(
                 .map_err(|_| Error::usage("`--zstd-level` must be 1 to 22"))?,
         ))
         .set_max_row_group_row_count(Some(cfg.row_group_size.max(1)))
+        .set_write_batch_size(WRITE_BATCH_ROWS)
         .set_created_by(format!("minex {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(vec![
             KeyValue::new(
@@ -358,6 +359,7 @@ fn write_run(
         }
     });
     let mut row_groups_written = 0;
+    let mut rebatch = Rebatch::new(schema.clone(), WRITE_CALL_ROWS);
     let mut rejects = staged_rejects.writer()?;
     let mut stats = Stats::new(plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
@@ -384,11 +386,13 @@ fn write_run(
             if let Some(batch) = &out.output
                 && batch.num_rows() > 0
             {
-                writer.write(batch).map_err(|e| {
-                    Error::io(
-                        staged_parquet.tmp_path(),
-                        std::io::Error::other(e.to_string()),
-                    )
+                rebatch.push(batch, |b| {
+                    writer.write(b).map_err(|e| {
+                        Error::io(
+                            staged_parquet.tmp_path(),
+                            std::io::Error::other(e.to_string()),
+                        )
+                    })
                 })?;
                 if writer.flushed_row_groups().len() > row_groups_written {
                     row_groups_written = writer.flushed_row_groups().len();
@@ -404,15 +408,23 @@ fn write_run(
             .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
     }
     drop(rejects);
-    drop(sync_tx);
-    // The syncer ends with the channel; its last flush overlaps the footer's writing.
-    let _ = syncer.join();
+    rebatch.finish(|b| {
+        writer.write(b).map_err(|e| {
+            Error::io(
+                staged_parquet.tmp_path(),
+                std::io::Error::other(e.to_string()),
+            )
+        })
+    })?;
     // The footer is written by `into_inner`; the digest covers every byte of the file.
     let (pq_sha, pq_bytes) = writer
         .into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))
         .and_then(HashingWriter::finish)
         .map_err(|e| Error::io(staged_parquet.tmp_path(), e))?;
+    // The syncer ends with its channel; its last flush overlapped the footer's writing.
+    drop(sync_tx);
+    let _ = syncer.join();
 
     // The manifest.
     let hashed = hasher
@@ -535,6 +547,76 @@ fn write_run(
         paths,
         wrote_rejects,
     })
+}
+
+/// Rows per mini-batch of the Parquet writer (its default, set explicitly).
+const WRITE_BATCH_ROWS: usize = 1024;
+/// Rows per call to the Parquet writer (see [`Rebatch`]): 16 mini-batches, 8 calls per row
+/// group of 128 Ki rows.
+const WRITE_CALL_ROWS: usize = 16 * 1024;
+
+/// Hands the Parquet writer batches of exactly `unit` rows (the last one excepted).
+///
+/// The writer cuts each `write` call into mini-batches counted from the start of that call,
+/// sized by the call's content (a call whose column has no null takes bigger ones), and
+/// decides page ends and dictionary fallbacks between mini-batches. Fed the batches as they
+/// come, the extract's bytes would follow the input batches, and so the batch size. Cut here
+/// into equal calls (the rows that straddle two batches are joined, a copy of at most one
+/// call per input batch), the extract is byte-for-byte the same whatever the batch size or
+/// thread count.
+struct Rebatch {
+    schema: arrow::datatypes::SchemaRef,
+    unit: usize,
+    /// Fewer than `unit` rows waiting for the next batch.
+    leftover: Option<RecordBatch>,
+}
+
+impl Rebatch {
+    fn new(schema: arrow::datatypes::SchemaRef, unit: usize) -> Rebatch {
+        Rebatch {
+            schema,
+            unit: unit.max(1),
+            leftover: None,
+        }
+    }
+
+    fn join(&self, a: &RecordBatch, b: &RecordBatch) -> Result<RecordBatch> {
+        arrow::compute::concat_batches(&self.schema, [a, b])
+            .map_err(|e| Error::internal(format!("joining output batches: {e}")))
+    }
+
+    fn push(
+        &mut self,
+        batch: &RecordBatch,
+        mut write: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let n = batch.num_rows();
+        let mut offset = 0;
+        if let Some(left) = self.leftover.take() {
+            let need = self.unit - left.num_rows();
+            if n < need {
+                self.leftover = Some(self.join(&left, batch)?);
+                return Ok(());
+            }
+            write(&self.join(&left, &batch.slice(0, need))?)?;
+            offset = need;
+        }
+        while n - offset >= self.unit {
+            write(&batch.slice(offset, self.unit))?;
+            offset += self.unit;
+        }
+        if offset < n {
+            self.leftover = Some(batch.slice(offset, n - offset));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, mut write: impl FnMut(&RecordBatch) -> Result<()>) -> Result<()> {
+        match self.leftover.take() {
+            Some(left) => write(&left),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The progress line: rows, bytes, rows per second and an estimate of the time left, on
@@ -1375,6 +1457,54 @@ pub fn run_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever the sizes pushed, every write but the last is exactly one unit, and the rows
+    /// come out in order, each once.
+    #[test]
+    fn rebatch_writes_whole_units_in_order() {
+        use arrow::array::Int64Array;
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("x", arrow::datatypes::DataType::Int64, false),
+        ]));
+        for sizes in [
+            vec![5usize, 3, 9, 1, 1, 1, 20, 4],
+            vec![4, 4, 4],
+            vec![2],
+            vec![17, 0, 6],
+        ] {
+            let mut rebatch = Rebatch::new(schema.clone(), 4);
+            let mut writes: Vec<Vec<i64>> = Vec::new();
+            let mut next = 0i64;
+            for n in &sizes {
+                let values: Vec<i64> = (next..next + *n as i64).collect();
+                next += *n as i64;
+                let batch = RecordBatch::try_new(
+                    schema.clone(),
+                    vec![Arc::new(Int64Array::from(values)) as ArrayRef],
+                )
+                .unwrap();
+                rebatch
+                    .push(&batch, |b| {
+                        let col = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                        writes.push(col.values().to_vec());
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+            rebatch
+                .finish(|b| {
+                    let col = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                    writes.push(col.values().to_vec());
+                    Ok(())
+                })
+                .unwrap();
+            let all: Vec<i64> = writes.concat();
+            assert_eq!(all, (0..next).collect::<Vec<_>>(), "{sizes:?}");
+            for w in &writes[..writes.len().saturating_sub(1)] {
+                assert_eq!(w.len(), 4, "{sizes:?}: {writes:?}");
+            }
+        }
+    }
 
     #[test]
     fn a_file_changed_between_the_passes_stops_the_run_by_name() {

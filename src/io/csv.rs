@@ -71,21 +71,24 @@ impl Layout {
 
 /// Whole records, ready to decode anywhere.
 ///
-/// The chunk borrows one of its chunker's buffers (`bytes[..len]` are the records) and gives
-/// it back when dropped, so the reader reuses a handful of buffers for a whole file.
+/// The records are `bytes[start..len]`. A chunk that took over its chunker's whole read buffer
+/// gives it back when dropped, so the reader reuses a handful of buffers for a whole file.
 #[derive(Debug)]
 pub struct CsvChunk {
     bytes: Vec<u8>,
+    start: usize,
     len: usize,
     rows: usize,
     layout: Arc<Layout>,
-    recycle: Sender<Vec<u8>>,
+    recycle: Option<Sender<Vec<u8>>>,
 }
 
 impl Drop for CsvChunk {
     fn drop(&mut self) {
-        // The chunker may be gone (end of file): then the buffer is simply freed.
-        let _ = self.recycle.send(std::mem::take(&mut self.bytes));
+        if let Some(r) = &self.recycle {
+            // The chunker may be gone (end of file): then the buffer is simply freed.
+            let _ = r.send(std::mem::take(&mut self.bytes));
+        }
     }
 }
 
@@ -118,7 +121,7 @@ impl CsvChunk {
     /// quote, an unterminated quote, or invalid UTF-8.
     pub fn decode(&self) -> Result<RecordBatch, ChunkError> {
         let l = &*self.layout;
-        let b = &self.bytes[..self.len];
+        let b = &self.bytes[self.start..self.len];
         let n_out = l.schema.fields().len();
         let per_col = b.len() / l.fields.max(1) + 16;
         let mut cols: Vec<ColumnBuilder> = (0..n_out)
@@ -373,17 +376,26 @@ fn scan(buf: &[u8], delimiter: u8, max: usize) -> (Option<(usize, usize)>, bool)
 
 /// Cuts a CSV byte stream into chunks of whole records, skipping the header.
 ///
-/// Reads go straight into a buffer of `buffer_bytes` (2 MiB); the records that end in it
-/// become a chunk, and the partial record after them is copied to the start of the next
-/// buffer. A record longer than the buffer doubles it. Buffers come back from dropped chunks
-/// and are reused as they are (no zeroing, no new pages), so the reader's memory is a fixed
-/// number of buffers whatever the file size.
+/// Reads go straight into a buffer of `buffer_bytes` (2 MiB). A chunk ends when it has
+/// `max_rows` records, when the buffer is full (at the last record that ends in it), or at
+/// the end of the input; where chunks end depends only on the bytes, never on timing, so
+/// batches (and the extract) are the same on every run. A record longer than the buffer
+/// doubles it.
+///
+/// Handing a chunk out copies the smaller part: a chunk that is most of the buffer takes the
+/// buffer over, and the partial record after it starts the next buffer; a chunk much smaller
+/// than what is left (a small `max_rows`) is copied out instead. Buffers come back from
+/// dropped chunks and are reused as they are (no zeroing, no new pages), so the reader's
+/// memory is a fixed number of buffers whatever the file size.
 pub struct Chunker<R> {
     reader: R,
     layout: Arc<Layout>,
-    /// The current buffer: `buf[..filled]` was read and not yet handed out.
+    /// `buf[start..filled]` was read and not yet handed out; reads go up to `limit`.
     buf: Vec<u8>,
+    start: usize,
     filled: usize,
+    /// How much of `buf` is used: `buffer_bytes`, more only for a record longer than that.
+    limit: usize,
     buffer_bytes: usize,
     eof: bool,
     header_skipped: bool,
@@ -411,7 +423,9 @@ impl<R: Read> Chunker<R> {
             reader,
             layout,
             buf: vec![0; buffer_bytes],
+            start: 0,
             filled: 0,
+            limit: buffer_bytes,
             buffer_bytes,
             eof: false,
             header_skipped: false,
@@ -422,11 +436,11 @@ impl<R: Read> Chunker<R> {
         }
     }
 
-    /// Reads until the buffer is full or the input ends, digesting what was read.
+    /// Reads until `limit` or the end of the input, digesting what was read.
     fn fill(&mut self) -> std::io::Result<()> {
-        let start = self.filled;
-        while self.filled < self.buf.len() {
-            let n = match self.reader.read(&mut self.buf[self.filled..]) {
+        let from = self.filled;
+        while self.filled < self.limit {
+            let n = match self.reader.read(&mut self.buf[self.filled..self.limit]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -438,33 +452,72 @@ impl<R: Read> Chunker<R> {
             self.filled += n;
         }
         if let Some(h) = &mut self.hasher {
-            h.update(&self.buf[start..self.filled]);
+            h.update(&self.buf[from..self.filled]);
         }
-        self.bytes += (self.filled - start) as u64;
+        self.bytes += (self.filled - from) as u64;
         Ok(())
     }
 
-    /// Reads more; a full buffer is first doubled (a record longer than the buffer).
-    fn fill_more(&mut self) -> std::io::Result<()> {
-        if self.filled == self.buf.len() {
-            let len = self.buf.len() * 2;
-            self.buf.resize(len, 0);
+    /// Makes room and reads more: what is pending moves to the front of the buffer, and a
+    /// buffer that one record fills doubles.
+    fn read_more(&mut self) -> std::io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        if self.filled == self.limit {
+            self.limit *= 2;
+            if self.buf.len() < self.limit {
+                self.buf.resize(self.limit, 0);
+            }
         }
         self.fill()
     }
 
-    /// Starts a new buffer (a returned one when there is one) holding `self.buf[from..]`,
-    /// and returns the old one.
-    fn switch_buffer(&mut self, from: usize) -> Vec<u8> {
-        let rest = self.filled - from;
-        let want = self.buffer_bytes.max(rest * 2);
-        let mut next = match self.recycle.1.try_recv() {
-            Ok(b) if b.len() >= want => b,
-            _ => vec![0; want],
+    /// A buffer of at least `len` bytes: a returned one when there is one.
+    fn spare(&mut self, len: usize) -> Vec<u8> {
+        while let Ok(b) = self.recycle.1.try_recv() {
+            if b.len() >= len {
+                return b;
+            }
+        }
+        vec![0; len]
+    }
+
+    /// Hands out `buf[start..end]` (`rows` records), copying the smaller part (see the type's
+    /// docs).
+    fn take(&mut self, end: usize, rows: usize) -> CsvChunk {
+        let len = end - self.start;
+        let rest = self.filled - end;
+        let (bytes, start, recycle) = if len >= rest {
+            let limit = if rest < self.buffer_bytes {
+                self.buffer_bytes
+            } else {
+                rest + self.buffer_bytes
+            };
+            let mut next = self.spare(limit);
+            next[..rest].copy_from_slice(&self.buf[end..self.filled]);
+            let old = std::mem::replace(&mut self.buf, next);
+            let start = self.start;
+            self.start = 0;
+            self.filled = rest;
+            self.limit = limit;
+            (old, start, Some(self.recycle.0.clone()))
+        } else {
+            let bytes = self.buf[self.start..end].to_vec();
+            self.start = end;
+            (bytes, 0, None)
         };
-        next[..rest].copy_from_slice(&self.buf[from..self.filled]);
-        self.filled = rest;
-        std::mem::replace(&mut self.buf, next)
+        let end_in_bytes = start + len;
+        CsvChunk {
+            bytes,
+            start,
+            len: end_in_bytes,
+            rows,
+            layout: self.layout.clone(),
+            recycle,
+        }
     }
 
     /// The next chunk, or `None` at the end.
@@ -486,26 +539,26 @@ impl<R: Read> Chunker<R> {
             };
             match scan(&self.buf[bom..self.filled], d, 1).0 {
                 Some((end, _)) => {
-                    drop(self.switch_buffer(bom + end));
+                    self.start = bom + end;
                     self.header_skipped = true;
                 }
                 None if self.eof => {
-                    self.filled = 0;
+                    self.start = self.filled;
                     self.header_skipped = true;
                 }
-                None => self.fill_more().map_err(Ok)?,
+                None => self.read_more().map_err(Ok)?,
             }
         }
         loop {
             let want = self.max_rows;
-            let (cut, in_quotes) = scan(&self.buf[..self.filled], d, want);
+            let (cut, in_quotes) = scan(&self.buf[self.start..self.filled], d, want);
+            let full = self.filled == self.limit && self.start == 0;
             match cut {
-                Some((end, rows)) if rows == want || self.filled == self.buf.len() || self.eof => {
-                    let bytes = self.switch_buffer(end);
-                    return Ok(Some(self.chunk(bytes, end, rows)));
+                Some((end, rows)) if rows == want || full || self.eof => {
+                    return Ok(Some(self.take(self.start + end, rows)));
                 }
                 _ if self.eof => {
-                    if self.filled == 0 {
+                    if self.filled == self.start {
                         return Ok(None);
                     }
                     // The last record has no newline.
@@ -514,22 +567,10 @@ impl<R: Read> Chunker<R> {
                             "the file ends inside a quoted field: it is probably truncated".into(),
                         ));
                     }
-                    let len = self.filled;
-                    let bytes = self.switch_buffer(len);
-                    return Ok(Some(self.chunk(bytes, len, 1)));
+                    return Ok(Some(self.take(self.filled, 1)));
                 }
-                _ => self.fill_more().map_err(Ok)?,
+                _ => self.read_more().map_err(Ok)?,
             }
-        }
-    }
-
-    fn chunk(&self, bytes: Vec<u8>, len: usize, rows: usize) -> CsvChunk {
-        CsvChunk {
-            bytes,
-            len,
-            rows,
-            layout: self.layout.clone(),
-            recycle: self.recycle.0.clone(),
         }
     }
 
@@ -711,6 +752,48 @@ mod tests {
         let layout = Arc::new(Layout::new(b',', 3, &[0], &["a".into()]));
         let mut ch = Chunker::with_buffer(&b"a,b,c\n1,2,\"open\n"[..], layout, 10, 2);
         assert!(matches!(ch.next_chunk(), Err(Err(_))));
+    }
+
+    /// Where chunks end depends only on the bytes: the same whether every chunk is dropped at
+    /// once (its buffer comes back for reuse) or all are kept (no buffer comes back). And
+    /// with records shorter than the buffer, the buffer never grows, whatever `max_rows`.
+    #[test]
+    fn chunk_ends_depend_on_the_bytes_only_and_buffers_stay_bounded() {
+        let mut text = String::from("a,b,c\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},\"q,{}\",{}\n", "x".repeat(i % 40), i % 7));
+        }
+        let layout = Arc::new(Layout::new(
+            b',',
+            3,
+            &[0, 1, 2],
+            &["a".into(), "b".into(), "c".into()],
+        ));
+        for max_rows in [1, 7, 100, 1_000_000] {
+            for buffer in [256, 4096, 100_000] {
+                let shape = |keep: bool| {
+                    let mut ch =
+                        Chunker::with_buffer(text.as_bytes(), layout.clone(), max_rows, buffer);
+                    let (mut shape, mut kept) = (Vec::new(), Vec::new());
+                    while let Some(c) = ch.next_chunk().unwrap() {
+                        assert_eq!(ch.buf.len(), buffer, "max_rows {max_rows}, buffer {buffer}");
+                        assert!(c.rows() <= max_rows);
+                        shape.push((c.rows(), c.len - c.start));
+                        if keep {
+                            kept.push(c);
+                        }
+                    }
+                    shape
+                };
+                let recycled = shape(false);
+                assert_eq!(
+                    recycled,
+                    shape(true),
+                    "max_rows {max_rows}, buffer {buffer}"
+                );
+                assert_eq!(recycled.iter().map(|(r, _)| r).sum::<usize>(), 20_000);
+            }
+        }
     }
 
     #[test]

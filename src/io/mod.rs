@@ -60,8 +60,9 @@ pub struct ReadOptions {
     pub bytes_read: Option<Arc<AtomicU64>>,
     /// When set, the pipeline adds the rows it has finished here (for progress reporting).
     pub rows_read: Option<Arc<AtomicU64>>,
-    /// Whether CSV readers digest (SHA-256) what they read, for the manifest. Off for reads
-    /// whose digest nobody uses (the k-anonymity counting pass, `init`'s sample).
+    /// Whether CSV readers digest (SHA-256) what they read, for the manifest. Off only for
+    /// reads whose digest nobody uses (`init`'s sample). Both passes of a k-anonymity run
+    /// digest: their digests are compared.
     pub digest: bool,
 }
 
