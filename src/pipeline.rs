@@ -561,14 +561,17 @@ const WRITE_CALL_ROWS: usize = 16 * 1024;
 /// sized by the call's content (a call whose column has no null takes bigger ones), and
 /// decides page ends and dictionary fallbacks between mini-batches. Fed the batches as they
 /// come, the extract's bytes would follow the input batches, and so the batch size. Cut here
-/// into equal calls (the rows that straddle two batches are joined, a copy of at most one
-/// call per input batch), the extract is byte-for-byte the same whatever the batch size or
-/// thread count.
+/// into equal calls (the rows of a call that spans several batches are joined once; every
+/// other call is a zero-copy slice), the extract is byte-for-byte the same whatever the
+/// batch size or thread count. The rows waiting for their call keep their batches alive: at
+/// most one call's worth beyond the batches in flight.
 struct Rebatch {
     schema: arrow::datatypes::SchemaRef,
     unit: usize,
-    /// Fewer than `unit` rows waiting for the next batch.
-    leftover: Option<RecordBatch>,
+    /// Fewer than `unit` rows waiting for more (slices of the batches they came in: each row
+    /// is copied at most once, when its call is complete).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
 }
 
 impl Rebatch {
@@ -576,13 +579,21 @@ impl Rebatch {
         Rebatch {
             schema,
             unit: unit.max(1),
-            leftover: None,
+            pending: Vec::new(),
+            pending_rows: 0,
         }
     }
 
-    fn join(&self, a: &RecordBatch, b: &RecordBatch) -> Result<RecordBatch> {
-        arrow::compute::concat_batches(&self.schema, [a, b])
-            .map_err(|e| Error::internal(format!("joining output batches: {e}")))
+    /// The pending rows as one batch.
+    fn take_pending(&mut self) -> Result<RecordBatch> {
+        self.pending_rows = 0;
+        let joined = match self.pending.len() {
+            1 => Ok(self.pending[0].clone()),
+            _ => arrow::compute::concat_batches(&self.schema, &self.pending)
+                .map_err(|e| Error::internal(format!("joining output batches: {e}"))),
+        };
+        self.pending.clear();
+        joined
     }
 
     fn push(
@@ -592,13 +603,15 @@ impl Rebatch {
     ) -> Result<()> {
         let n = batch.num_rows();
         let mut offset = 0;
-        if let Some(left) = self.leftover.take() {
-            let need = self.unit - left.num_rows();
+        if self.pending_rows > 0 {
+            let need = self.unit - self.pending_rows;
             if n < need {
-                self.leftover = Some(self.join(&left, batch)?);
+                self.pending.push(batch.clone());
+                self.pending_rows += n;
                 return Ok(());
             }
-            write(&self.join(&left, &batch.slice(0, need))?)?;
+            self.pending.push(batch.slice(0, need));
+            write(&self.take_pending()?)?;
             offset = need;
         }
         while n - offset >= self.unit {
@@ -606,16 +619,17 @@ impl Rebatch {
             offset += self.unit;
         }
         if offset < n {
-            self.leftover = Some(batch.slice(offset, n - offset));
+            self.pending.push(batch.slice(offset, n - offset));
+            self.pending_rows = n - offset;
         }
         Ok(())
     }
 
     fn finish(&mut self, mut write: impl FnMut(&RecordBatch) -> Result<()>) -> Result<()> {
-        match self.leftover.take() {
-            Some(left) => write(&left),
-            None => Ok(()),
+        if self.pending.is_empty() {
+            return Ok(());
         }
+        write(&self.take_pending()?)
     }
 }
 
@@ -1466,13 +1480,16 @@ mod tests {
         let schema = Arc::new(arrow::datatypes::Schema::new(vec![
             arrow::datatypes::Field::new("x", arrow::datatypes::DataType::Int64, false),
         ]));
-        for sizes in [
-            vec![5usize, 3, 9, 1, 1, 1, 20, 4],
-            vec![4, 4, 4],
-            vec![2],
-            vec![17, 0, 6],
+        for (unit, sizes) in [
+            (4, vec![5usize, 3, 9, 1, 1, 1, 20, 4]),
+            (4, vec![4, 4, 4]),
+            (4, vec![2]),
+            (4, vec![17, 0, 6]),
+            (4, vec![1; 23]),
+            (1, vec![3, 1, 0, 2]),
+            (1000, vec![1; 2500]),
         ] {
-            let mut rebatch = Rebatch::new(schema.clone(), 4);
+            let mut rebatch = Rebatch::new(schema.clone(), unit);
             let mut writes: Vec<Vec<i64>> = Vec::new();
             let mut next = 0i64;
             for n in &sizes {
@@ -1501,7 +1518,7 @@ mod tests {
             let all: Vec<i64> = writes.concat();
             assert_eq!(all, (0..next).collect::<Vec<_>>(), "{sizes:?}");
             for w in &writes[..writes.len().saturating_sub(1)] {
-                assert_eq!(w.len(), 4, "{sizes:?}: {writes:?}");
+                assert_eq!(w.len(), unit, "{sizes:?}: {writes:?}");
             }
         }
     }

@@ -796,6 +796,47 @@ mod tests {
         }
     }
 
+    /// A record longer than the buffer grows it for as long as it takes, then the limit
+    /// comes back down; a reader that returns a few bytes at a time changes nothing.
+    #[test]
+    fn a_long_record_grows_the_buffer_only_while_it_lasts() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(3).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut text = String::from("a,b,c\n1,2,3\n");
+        text.push_str(&format!("2,\"{}\",x\n", "y\n".repeat(500)));
+        for i in 3..200 {
+            text.push_str(&format!("{i},b,c\n"));
+        }
+        let layout = Arc::new(Layout::new(b',', 3, &[0], &["a".into()]));
+        for max_rows in [1, 5, 1000] {
+            let mut whole = Chunker::with_buffer(text.as_bytes(), layout.clone(), max_rows, 64);
+            let mut trickle =
+                Chunker::with_buffer(Trickle(text.as_bytes()), layout.clone(), max_rows, 64);
+            let (mut rows, mut max_limit) = (0, 0);
+            loop {
+                let (a, b) = (whole.next_chunk().unwrap(), trickle.next_chunk().unwrap());
+                let (Some(a), Some(b)) = (a, b) else { break };
+                assert_eq!((a.rows(), a.len - a.start), (b.rows(), b.len - b.start));
+                rows += a.rows();
+                max_limit = max_limit.max(a.bytes.len()).max(whole.limit);
+            }
+            assert_eq!(rows, 199);
+            assert!(max_limit >= 1000, "the long record needed a bigger buffer");
+            assert!(max_limit <= 4096, "grown to {max_limit}");
+            assert_eq!(
+                whole.limit, 64,
+                "max_rows {max_rows}: the limit came back down"
+            );
+        }
+    }
+
     #[test]
     fn large_input_matches_the_csv_crate() {
         let mut text = String::from("a,b,c\n");
