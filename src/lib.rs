@@ -35,6 +35,7 @@
 //! assert_eq!(tokens.token(a.canonical()).len(), 32);
 //! ```
 
+pub(crate) mod arrays;
 pub mod demo;
 pub mod error;
 pub mod ident;

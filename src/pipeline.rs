@@ -360,7 +360,7 @@ fn write_run(
     });
     let mut row_groups_written = 0;
     let mut rebatch = Rebatch::new(schema.clone(), WRITE_CALL_ROWS);
-    let mut rejects = staged_rejects.writer()?;
+    let mut rejects = HashingWriter::new(staged_rejects.writer()?);
     let mut stats = Stats::new(plan, cfg.inputs.len());
     let mut rejects_written = 0u64;
     let streamed_digests;
@@ -403,11 +403,10 @@ fn write_run(
             Ok(())
         };
         streamed_digests = engine.stream(inputs, read, Pass::Write(gate.as_ref()), &mut sink)?;
-        rejects
-            .flush()
-            .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
     }
-    drop(rejects);
+    let rejects_digest = rejects
+        .finish()
+        .map_err(|e| Error::io(staged_rejects.tmp_path(), e))?;
     rebatch.finish(|b| {
         writer.write(b).map_err(|e| {
             Error::io(
@@ -450,7 +449,7 @@ fn write_run(
     }];
     let wrote_rejects = stats.rows.rejected > 0;
     if wrote_rejects {
-        let (sha, bytes) = sha256_file(staged_rejects.tmp_path())?;
+        let (sha, bytes) = rejects_digest;
         outputs.push(OutputInfo {
             path: paths.rejects.display().to_string(),
             sha256: sha,
@@ -759,6 +758,25 @@ enum Kernel {
     Derive(crate::policy::Derivation),
 }
 
+impl Kernel {
+    /// Whether [`Engine::apply`] reads the canonical text of the source column (a date,
+    /// integer or boolean that is kept or generalized needs only its typed value).
+    fn reads_text(&self) -> bool {
+        match self {
+            Kernel::Keep(t) => {
+                !matches!(t, ValueType::Date | ValueType::Integer | ValueType::Boolean)
+            }
+            Kernel::Generalize(t, _) => *t == ValueType::Personnummer,
+            Kernel::Null(_) => false,
+            Kernel::Tokenize(_)
+            | Kernel::Encrypt(_)
+            | Kernel::Truncate(_)
+            | Kernel::Replace(_)
+            | Kernel::Derive(_) => true,
+        }
+    }
+}
+
 struct Engine<'p> {
     plan: &'p Plan,
     /// The extract's schema, built once.
@@ -849,17 +867,8 @@ impl<'p> Engine<'p> {
             None => (Vec::new(), Vec::new()),
         };
         let mut text_needed = vec![false; plan.columns.len()];
-        for (o, k) in plan.outputs.iter().zip(&kernels) {
-            let source = match &o.source {
-                OutputSource::Column(ci) => *ci,
-                OutputSource::Derive(di) => plan.derive[*di].1,
-            };
-            let typed_only = matches!(
-                k,
-                Kernel::Keep(ValueType::Date | ValueType::Integer | ValueType::Boolean)
-                    | Kernel::Null(_)
-            ) || matches!(k, Kernel::Generalize(t, _) if *t != ValueType::Personnummer);
-            text_needed[source] |= !typed_only;
+        for (oi, k) in kernels.iter().enumerate() {
+            text_needed[plan.source_column(oi)] |= k.reads_text();
         }
         Ok(Engine {
             plan,
@@ -1192,12 +1201,7 @@ impl<'p> Engine<'p> {
         len: usize,
         reference: crate::ident::date::Date,
     ) -> Result<ArrayRef> {
-        let plan = self.plan;
-        let source = match &plan.outputs[oi].source {
-            OutputSource::Column(ci) => *ci,
-            OutputSource::Derive(di) => plan.derive[*di].1,
-        };
-        let c = &canon[source];
+        let c = &canon[self.plan.source_column(oi)];
         let text = || {
             c.text
                 .as_ref()

@@ -58,6 +58,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The index in [`Plan::columns`] of the column output `oi` is computed from (a
+    /// derivation's source column for a derived output).
+    pub fn source_column(&self, oi: usize) -> usize {
+        match &self.outputs[oi].source {
+            OutputSource::Column(ci) => *ci,
+            OutputSource::Derive(di) => self.derive[*di].1,
+        }
+    }
+
     /// Checks `policy` against `inputs` and builds the plan.
     ///
     /// # Errors

@@ -22,11 +22,11 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use arrow::array::BooleanBufferBuilder;
-use arrow::array::{ArrayRef, RecordBatch, StringArray};
-use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use memchr::{memchr, memchr2, memchr2_iter};
+
+use crate::arrays::Utf8Column;
 use sha2::{Digest, Sha256};
 
 /// Target size of a chunk in bytes.
@@ -101,13 +101,6 @@ pub struct ChunkError {
     pub what: String,
 }
 
-struct ColumnBuilder {
-    values: Vec<u8>,
-    offsets: Vec<i32>,
-    /// The records (in the chunk) whose value is null: few, so kept as a list.
-    nulls: Vec<usize>,
-}
-
 impl CsvChunk {
     /// Records in the chunk.
     pub fn rows(&self) -> usize {
@@ -124,16 +117,8 @@ impl CsvChunk {
         let b = &self.bytes[self.start..self.len];
         let n_out = l.schema.fields().len();
         let per_col = b.len() / l.fields.max(1) + 16;
-        let mut cols: Vec<ColumnBuilder> = (0..n_out)
-            .map(|_| {
-                let mut offsets = Vec::with_capacity(self.rows + 1);
-                offsets.push(0);
-                ColumnBuilder {
-                    values: Vec::with_capacity(per_col),
-                    offsets,
-                    nulls: Vec::new(),
-                }
-            })
+        let mut cols: Vec<Utf8Column> = (0..n_out)
+            .map(|_| Utf8Column::with_capacity(self.rows, per_col))
             .collect();
         let d = l.delimiter;
         let len = b.len();
@@ -153,17 +138,17 @@ impl CsvChunk {
             for (field, &target) in l.column_of_field.iter().enumerate() {
                 if pos < len && b[pos] == b'"' {
                     pos += 1;
-                    let start_len = target.map(|c| cols[c].values.len());
+                    let start_len = target.map(|c| cols[c].values_mut().len());
                     loop {
                         match quote_end.find(&b[pos..]) {
                             Some(q) => {
                                 if let Some(c) = target {
-                                    cols[c].values.extend_from_slice(&b[pos..pos + q]);
+                                    cols[c].values_mut().extend_from_slice(&b[pos..pos + q]);
                                 }
                                 pos += q + 1;
                                 if pos < len && b[pos] == b'"' {
                                     if let Some(c) = target {
-                                        cols[c].values.push(b'"');
+                                        cols[c].values_mut().push(b'"');
                                     }
                                     pos += 1;
                                 } else {
@@ -175,8 +160,8 @@ impl CsvChunk {
                     }
                     if let (Some(c), Some(start)) = (target, start_len) {
                         let col = &mut cols[c];
-                        let empty = col.values.len() == start;
-                        col.finish(record, empty);
+                        let empty = col.values_mut().len() == start;
+                        col.end_value(empty);
                     }
                 } else {
                     let end = field_end.find(&b[pos..]).map_or(len, |i| pos + i);
@@ -189,8 +174,8 @@ impl CsvChunk {
                             value_end -= 1;
                         }
                         let col = &mut cols[c];
-                        col.values.extend_from_slice(&b[pos..value_end]);
-                        col.finish(record, value_end == pos);
+                        col.values_mut().extend_from_slice(&b[pos..value_end]);
+                        col.end_value(value_end == pos);
                     }
                     pos = end;
                 }
@@ -247,25 +232,15 @@ impl CsvChunk {
         }
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(n_out);
         for (i, col) in cols.into_iter().enumerate() {
-            let nulls = (!col.nulls.is_empty()).then(|| {
-                let mut valid = BooleanBufferBuilder::new(record);
-                valid.append_n(record, true);
-                for r in col.nulls {
-                    valid.set_bit(r, false);
-                }
-                NullBuffer::new(valid.finish())
-            });
-            let offsets = OffsetBuffer::new(ScalarBuffer::from(col.offsets));
-            let array = StringArray::try_new(offsets, Buffer::from_vec(col.values), nulls)
-                .map_err(|_| {
-                    err(
-                        0,
-                        &format!(
-                            "column `{}` is not valid UTF-8 in this part of the file",
-                            l.schema.field(i).name()
-                        ),
-                    )
-                })?;
+            let array = col.finish().map_err(|_| {
+                err(
+                    0,
+                    &format!(
+                        "column `{}` is not valid UTF-8 in this part of the file",
+                        l.schema.field(i).name()
+                    ),
+                )
+            })?;
             arrays.push(Arc::new(array));
         }
         RecordBatch::try_new(l.schema.clone(), arrays)
@@ -323,20 +298,6 @@ impl QuoteEnd {
             #[cfg(target_arch = "x86_64")]
             QuoteEnd::Avx2(one) => one.find(haystack),
             QuoteEnd::Any => memchr(b'"', haystack),
-        }
-    }
-}
-
-impl ColumnBuilder {
-    /// Ends the value of `record`; an empty value is null.
-    #[inline]
-    fn finish(&mut self, record: usize, empty: bool) {
-        // Offsets beyond i32 are impossible: a chunk is a few MiB (a single record larger
-        // than 2 GiB would fail UTF-8 validation of its offsets and be reported).
-        self.offsets
-            .push(i32::try_from(self.values.len()).unwrap_or(i32::MAX));
-        if empty {
-            self.nulls.push(record);
         }
     }
 }

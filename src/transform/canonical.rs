@@ -6,16 +6,14 @@
 //! to `Utf8` once; identity numbers stored as Parquet integers take their own path (a 10-digit
 //! number loses its leading zeros as an integer).
 
-use std::sync::Arc;
-
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBufferBuilder, BooleanBuilder, Date32Builder, Int64Array,
+    Array, ArrayBuilder, ArrayRef, AsArray, BooleanBuilder, Date32Builder, Int64Array,
     Int64Builder, StringArray, StringBuilder,
 };
-use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 
+use crate::arrays::Utf8Column;
 use crate::error::{Error, Result};
 use crate::ident::date::Date;
 use crate::ident::personnummer::{ParseOptions, Pnr};
@@ -136,79 +134,78 @@ pub fn canonicalize_with(
             )),
             typed: None,
         },
-        ValueType::Date => {
-            let mut typed = Date32Builder::with_capacity(n);
-            let text = each_value(
-                spec,
-                text.iter(),
-                10,
-                want_text,
-                &mut invalid,
-                &mut typed,
-                |s, buf, typed| {
-                    let d = Date::parse(s).ok_or(InvalidReason::Date);
-                    typed.append_option(d.ok().map(Date::to_days));
-                    let d = d?;
-                    if want_text {
-                        d.write_iso(buf);
-                    }
-                    Ok(())
-                },
-            );
-            Canonical::typed(text, typed.finish())
-        }
-        ValueType::Integer => {
-            let mut typed = Int64Builder::with_capacity(n);
-            let text = each_value(
-                spec,
-                text.iter(),
-                8,
-                want_text,
-                &mut invalid,
-                &mut typed,
-                |s, buf, typed| {
-                    let x = ident::parse_i64(s);
-                    typed.append_option(x.ok());
-                    let x = x?;
-                    if want_text {
-                        buf.push_str(&x.to_string());
-                    }
-                    Ok(())
-                },
-            );
-            Canonical::typed(text, typed.finish())
-        }
-        ValueType::Boolean => {
-            let mut typed = BooleanBuilder::with_capacity(n);
-            let text = each_value(
-                spec,
-                text.iter(),
-                5,
-                want_text,
-                &mut invalid,
-                &mut typed,
-                |s, buf, typed| {
-                    let x = ident::parse_bool(s);
-                    typed.append_option(x.ok());
-                    let x = x?;
-                    if want_text {
-                        buf.push_str(if x { "true" } else { "false" });
-                    }
-                    Ok(())
-                },
-            );
-            Canonical::typed(text, typed.finish())
-        }
+        ValueType::Date => typed_column(
+            spec,
+            &text,
+            10,
+            want_text,
+            &mut invalid,
+            Date32Builder::with_capacity(n),
+            |s| Date::parse(s).ok_or(InvalidReason::Date),
+            |b, d| b.append_option(d.map(|d| d.to_days())),
+            |d, buf| d.write_iso(buf),
+        ),
+        ValueType::Integer => typed_column(
+            spec,
+            &text,
+            8,
+            want_text,
+            &mut invalid,
+            Int64Builder::with_capacity(n),
+            ident::parse_i64,
+            |b, x| b.append_option(x.copied()),
+            |x, buf| buf.push_str(&x.to_string()),
+        ),
+        ValueType::Boolean => typed_column(
+            spec,
+            &text,
+            5,
+            want_text,
+            &mut invalid,
+            BooleanBuilder::with_capacity(n),
+            ident::parse_bool,
+            |b, x| b.append_option(x.copied()),
+            |x, buf| buf.push_str(if *x { "true" } else { "false" }),
+        ),
     };
     Ok((canonical, invalid))
 }
 
-impl Canonical {
-    fn typed(text: Option<StringArray>, typed: impl Array + 'static) -> Canonical {
-        Canonical {
-            text,
-            typed: Some(Arc::new(typed)),
-        }
+/// A column with typed values (`date`, `integer`, `boolean`): each value is parsed once; its
+/// typed value is appended to `builder` (null where it is invalid) and its canonical text is
+/// rendered only when `want_text`.
+#[allow(clippy::too_many_arguments)]
+fn typed_column<T, B: TypedSink + ArrayBuilder>(
+    spec: &ColumnSpec,
+    text: &StringArray,
+    bytes_per_value: usize,
+    want_text: bool,
+    invalid: &mut Vec<(usize, InvalidReason)>,
+    mut builder: B,
+    parse: impl Fn(&str) -> std::result::Result<T, InvalidReason>,
+    append: impl Fn(&mut B, Option<&T>),
+    render: impl Fn(&T, &mut String),
+) -> Canonical {
+    let text = each_value(
+        spec,
+        text.iter(),
+        bytes_per_value,
+        want_text,
+        invalid,
+        &mut builder,
+        |s, buf, b| {
+            let v = parse(s);
+            append(b, v.as_ref().ok());
+            let v = v?;
+            if want_text {
+                render(&v, buf);
+            }
+            Ok(())
+        },
+    );
+    Canonical {
+        text,
+        typed: Some(ArrayBuilder::finish(&mut builder)),
     }
 }
 
@@ -291,39 +288,25 @@ fn each_fixed<const W: usize>(
     mut f: impl FnMut(&str) -> std::result::Result<[u8; W], InvalidReason>,
 ) -> StringArray {
     let n = values.len();
-    let mut data = Vec::with_capacity(n * W);
-    let mut offsets = Vec::with_capacity(n + 1);
-    offsets.push(0i32);
-    let mut nulls: Vec<usize> = Vec::new();
+    let mut out = Utf8Column::with_capacity(n, n * W);
     for (i, v) in values.iter().enumerate() {
         match v {
             None => {
                 if !spec.nullable {
                     invalid.push((i, InvalidReason::Missing));
                 }
-                nulls.push(i);
+                out.push_null();
             }
             Some(v) => match f(v) {
-                Ok(bytes) => data.extend_from_slice(&bytes),
+                Ok(bytes) => out.push(&bytes),
                 Err(r) => {
                     invalid.push((i, r));
-                    nulls.push(i);
+                    out.push_null();
                 }
             },
         }
-        // A batch holds far fewer than 2^31 / W values.
-        offsets.push(i32::try_from(data.len()).unwrap_or(i32::MAX));
     }
-    let nulls = (!nulls.is_empty()).then(|| {
-        let mut valid = BooleanBufferBuilder::new(n);
-        valid.append_n(n, true);
-        for i in nulls {
-            valid.set_bit(i, false);
-        }
-        NullBuffer::new(valid.finish())
-    });
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-    match StringArray::try_new(offsets, Buffer::from_vec(data), nulls) {
+    match out.finish() {
         Ok(a) => a,
         // Canonical forms are ASCII and every offset moves by 0 or W: this cannot fail.
         Err(e) => unreachable!("canonical array: {e}"),
@@ -353,6 +336,7 @@ mod tests {
     use crate::policy::{Action, OnInvalid};
     use arrow::array::{DictionaryArray, LargeStringArray, StringViewArray};
     use arrow::datatypes::Int32Type;
+    use std::sync::Arc;
 
     fn spec(t: ValueType) -> ColumnSpec {
         ColumnSpec {

@@ -10,9 +10,9 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, Date32Array, Date32Builder, Int32Builder,
     StringArray, StringBuilder, new_null_array,
 };
-use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Date32Type};
 
+use crate::arrays::{Utf8Column, utf8_array};
 use crate::ident::date::Date;
 use crate::ident::personnummer::{ParseOptions, Pnr, Sex};
 use crate::keys::{Encryptor, TOKEN_HEX_LEN, Tokenizer};
@@ -36,8 +36,7 @@ pub fn tokenize(values: &StringArray, tokenizer: &Tokenizer) -> ArrayRef {
         }
         offsets.push(end);
     }
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-    match StringArray::try_new(offsets, Buffer::from_vec(data), values.nulls().cloned()) {
+    match utf8_array(offsets, data, values.nulls().cloned()) {
         Ok(a) => Arc::new(a),
         // Hex digits are ASCII and the offsets grow by 32: this cannot fail.
         Err(e) => unreachable!("token array: {e}"),
@@ -70,23 +69,17 @@ pub fn encrypt(values: &StringArray, encryptor: &Encryptor) -> ArrayRef {
 pub fn truncate(values: &StringArray, keep: usize) -> ArrayRef {
     let n = values.len();
     let ascii = values.value_data().is_ascii();
-    let mut data = Vec::with_capacity(n * keep.min(64));
-    let mut offsets = Vec::with_capacity(n + 1);
-    offsets.push(0i32);
+    let mut out = Utf8Column::with_capacity(n, n * keep.min(64));
     for v in values.iter() {
-        if let Some(v) = v {
-            let end = if ascii {
-                v.len().min(keep)
-            } else {
-                v.char_indices().nth(keep).map_or(v.len(), |(i, _)| i)
-            };
-            data.extend_from_slice(&v.as_bytes()[..end]);
-        }
-        // No longer than the input, whose offsets fit i32.
-        offsets.push(i32::try_from(data.len()).unwrap_or(i32::MAX));
+        let v = v.unwrap_or_default();
+        let end = if ascii {
+            v.len().min(keep)
+        } else {
+            v.char_indices().nth(keep).map_or(v.len(), |(i, _)| i)
+        };
+        out.push(&v.as_bytes()[..end]);
     }
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-    match StringArray::try_new(offsets, Buffer::from_vec(data), values.nulls().cloned()) {
+    match out.finish_with(values.nulls().cloned()) {
         Ok(a) => Arc::new(a),
         // Prefixes end on character boundaries of valid UTF-8: this cannot fail.
         Err(e) => unreachable!("truncated array: {e}"),
