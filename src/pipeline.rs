@@ -133,7 +133,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
 }
 
 /// Loads a policy, opens the inputs and checks the policy against them and the key,
-/// reporting the problems of all three at once. Used by `run` and `check`.
+/// reporting the problems of all three at once. Used by `run` and `plan`; `check`, which
+/// has the policy already, calls [`prepare_policy`].
 ///
 /// # Errors
 /// `Policy` for the policy file, else `Schema` (with a key problem appended), else `Key`.
@@ -144,11 +145,24 @@ pub fn prepare(
     key: Option<&KeySource>,
 ) -> Result<(Plan, Vec<Input>, Option<KeyRing>)> {
     let policy = crate::policy::from_file(policy_path)?;
+    prepare_policy(&policy, inputs, read, key)
+}
+
+/// As [`prepare`], for a policy already loaded (`minex check` lints it first).
+///
+/// # Errors
+/// As [`prepare`], but for the policy file itself.
+pub fn prepare_policy(
+    policy: &Policy,
+    inputs: &[PathBuf],
+    read: &ReadOptions,
+    key: Option<&KeySource>,
+) -> Result<(Plan, Vec<Input>, Option<KeyRing>)> {
     let opened: Vec<Input> = inputs
         .iter()
         .map(|p| Input::open(p, read))
         .collect::<Result<_>>()?;
-    let plan = Plan::new(&policy, &opened);
+    let plan = Plan::new(policy, &opened);
     let ring = match key {
         Some(source) if !policy.key_uses().is_empty() => {
             Some(load_key(source).map(|k| KeyRing::new(k, policy.domain.clone())))

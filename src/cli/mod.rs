@@ -425,7 +425,7 @@ fn cmd_check(a: &CheckArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let (plan, _, _) = minex::pipeline::prepare(&a.policy, &a.input.inputs, &read, None)?;
+    let (plan, _, _) = minex::pipeline::prepare_policy(&policy, &a.input.inputs, &read, None)?;
     eprintln!(
         "policy `{}` fits the input{}: {} columns read, {} written",
         a.policy.display(),
