@@ -47,6 +47,7 @@ pub mod plan;
 pub mod policy;
 pub mod reidentify;
 pub mod report;
+pub mod signals;
 pub mod synth;
 pub mod transform;
 pub mod verify;

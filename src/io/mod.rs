@@ -10,6 +10,7 @@
 
 pub mod csv;
 pub mod output;
+pub mod paths;
 
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -1,0 +1,1 @@
+//! Output paths never collide with inputs (issue 10).
