@@ -274,6 +274,9 @@ impl fmt::Display for Error {
                  so nothing was written. Fix the input, or set `on_invalid: reject` to send such rows \
                  to the rejects report"
             ),
+            ErrorKind::Malformed { location, what } if *location == Location::default() => {
+                write!(f, "malformed input: {what}")
+            }
             ErrorKind::Malformed { location, what } => {
                 write!(f, "malformed input at {location}: {what}")
             }

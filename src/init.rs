@@ -45,8 +45,9 @@ use crate::policy::lint::has_word;
 
 /// Rows read by default.
 pub const DEFAULT_SAMPLE_ROWS: usize = 10_000;
-/// The `domain` written when none is given: a placeholder the steward must replace.
-pub const PLACEHOLDER_DOMAIN: &str = "change-me-recipient";
+/// The `domain` written when none is given: a placeholder the steward must replace (`check`,
+/// `plan` and `run` refuse it).
+pub use crate::policy::PLACEHOLDER_DOMAIN;
 /// The token space shared by every identity-number column.
 pub const PERSON_SPACE: &str = "person";
 /// The `k` written in the `k_anonymity` section.
@@ -63,11 +64,6 @@ const MIN_VALUES_PER_DISTINCT: usize = 5;
 /// The scaffold coarsens quasi-identifiers until the sample's suppression is at most this.
 const TARGET_SUPPRESSION: f64 = MAX_SUPPRESSION / 2.0;
 
-/// The true spellings a protected-identity rule may list (all accepted by
-/// [`crate::ident::parse_bool`]); only these fixed words are ever written into a rule.
-const TRUE_SPELLINGS: &[&str] = &[
-    "true", "True", "TRUE", "1", "yes", "Yes", "YES", "ja", "Ja", "JA", "t", "T", "y", "Y",
-];
 
 const PNR_WORDS: &[&str] = &[
     "personnummer",
@@ -209,10 +205,8 @@ pub enum Decision {
     },
     /// `keep`.
     Keep,
-    /// `drop`, after a `rows: drop_when` rule on this column.
+    /// `{ type: boolean, action: drop }`, after a `rows: drop_when` rule on this column.
     ProtectedRule {
-        /// The fixed true spellings the rule lists (`"true"` first).
-        spellings: Vec<&'static str>,
         /// Sampled rows the rule matches.
         marked: usize,
     },
@@ -416,21 +410,16 @@ fn decide(name: &str, col: &ColumnSample, s: &Stats, sampled: usize) -> (Decisio
     // A protected-identity marker.
     if has_word(name, PROTECTED_WORDS) {
         if s.non_null == 0 || s.bool_share >= 0.95 {
-            let mut spellings = vec!["true"];
-            let mut marked = 0;
-            for v in col.values.iter().flatten() {
-                if let Some(w) = TRUE_SPELLINGS.iter().find(|w| **w == v.as_str()) {
-                    marked += 1;
-                    if !spellings.contains(w) {
-                        spellings.push(w);
-                    }
-                }
-            }
+            let marked = col
+                .values
+                .iter()
+                .flatten()
+                .filter(|v| parse_bool(v) == Ok(true))
+                .count();
             let why = format!(
-                "protected-identity marker ({} of {sampled} sampled rows marked): used by the rule under `rows`, then dropped",
-                marked
+                "protected-identity marker ({marked} of {sampled} sampled rows marked): typed `boolean`, so every spelling of true matches the rule under `rows` and an unreadable value rejects its row; then dropped"
             );
-            return (Decision::ProtectedRule { spellings, marked }, why);
+            return (Decision::ProtectedRule { marked }, why);
         }
         return drop(format!(
             "named like a protected-identity marker, but {} are not true/false words: dropped, and no row rule was written; add one by hand",
@@ -719,9 +708,9 @@ pub fn scaffold(opts: &InitOptions) -> Result<Scaffold> {
     let mut gate = vec![true; sampled];
     for (c, col) in columns.iter().zip(&samples) {
         match &c.decision {
-            Decision::ProtectedRule { spellings, .. } => {
+            Decision::ProtectedRule { .. } => {
                 for (g, v) in gate.iter_mut().zip(&col.values) {
-                    if v.as_deref().is_some_and(|v| spellings.contains(&v)) {
+                    if v.as_deref().is_some_and(|v| parse_bool(v) != Ok(false)) {
                         *g = false;
                     }
                 }
@@ -985,7 +974,7 @@ fn render(
             "\nrows:\n  drop_when:\n    # People with protected identity (skyddade personuppgifter) never leave the\n    # register, not even pseudonymised. The rule reads the column before it is dropped.\n",
         );
         for (i, c) in rules.iter().enumerate() {
-            let Decision::ProtectedRule { spellings, marked } = &c.decision else {
+            let Decision::ProtectedRule { marked } = &c.decision else {
                 continue;
             };
             let label = if rules.len() == 1 {
@@ -995,18 +984,15 @@ fn render(
             };
             let _ = writeln!(
                 t,
-                "    # `{}`: {marked} of {sampled} sampled rows marked; compared exactly, so add any other",
+                "    # `{}`: {marked} of {sampled} sampled rows marked. The column is `type: boolean`, so",
                 comment_safe(&c.name)
             );
-            t.push_str("    # spelling of true the register uses.\n");
+            t.push_str(
+                "    # `true`, `TRUE`, `1`, `ja`, `x` ... all match, and a value that is neither true nor\n    # false rejects its row.\n",
+            );
             let _ = writeln!(t, "    - name: {label}");
             let _ = writeln!(t, "      column: {}", yaml_str(&c.name));
-            if spellings.len() == 1 {
-                t.push_str("      equals: \"true\"\n");
-            } else {
-                let list: Vec<String> = spellings.iter().map(|s| format!("\"{s}\"")).collect();
-                let _ = writeln!(t, "      in: [{}]", list.join(", "));
-            }
+            t.push_str("      equals: \"true\"\n");
         }
     }
 
@@ -1045,7 +1031,8 @@ fn render(
                 }
             ),
             Decision::Keep => "keep".into(),
-            Decision::ProtectedRule { .. } | Decision::Drop => "drop".into(),
+            Decision::ProtectedRule { .. } => "{ type: boolean, action: drop }".into(),
+            Decision::Drop => "drop".into(),
         };
         let _ = writeln!(t, "  {}: {value}", yaml_str(&c.name));
     }

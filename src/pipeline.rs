@@ -42,7 +42,7 @@ use crate::io::{Input, RawBatch, ReadOptions};
 use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
 use crate::plan::{OutputSource, Plan};
 use crate::policy::{Action, Condition, Generalization, OnInvalid, OnViolation, Policy, ValueType};
-use crate::report::csv_field;
+use crate::report::csv_safe_field;
 use crate::report::manifest::*;
 use crate::transform::{Canonical, canonicalize_with, kernels};
 
@@ -54,6 +54,9 @@ pub enum KeySource {
     /// A key already in memory (tests, the demo).
     Given(MasterKey),
 }
+
+/// The most worker threads a run starts, whatever `--threads` says.
+pub const MAX_THREADS: usize = 256;
 
 /// Everything a run needs.
 #[derive(Debug, Clone)]
@@ -122,8 +125,16 @@ pub struct RunSummary {
 pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
     match cfg.threads {
         Some(n) => {
+            // More workers than cores only adds batches in flight (memory); the output is the
+            // same whatever the number, so a huge `--threads` is capped, not obeyed.
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            let cap = (4 * cores).clamp(4, MAX_THREADS);
+            if n > cap {
+                tracing::info!(asked = n, used = cap, "--threads capped at 4 × the cores");
+            }
+            let n = n.clamp(1, cap);
             let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
+                .num_threads(n)
                 .build()
                 .map_err(|e| Error::internal(format!("cannot start {n} threads: {e}")))?;
             pool.install(|| run_inner(cfg))
@@ -246,25 +257,13 @@ fn write_run(
     clock: Instant,
     paths: OutputPaths,
 ) -> Result<RunSummary> {
-    // Digest the inputs on another thread while the pipeline reads them.
-    // CSV inputs are digested while they are read; Parquet inputs (read by column chunks,
-    // not front to back) are digested on another thread.
-    let to_hash: Vec<Option<PathBuf>> = inputs
-        .iter()
-        .map(|i| (i.format == crate::io::InputFormat::Parquet).then(|| i.path.clone()))
-        .collect();
-    let hasher = std::thread::spawn(move || -> Result<Vec<Option<(String, u64)>>> {
-        to_hash
-            .iter()
-            .map(|p| p.as_ref().map(|p| sha256_file(p)).transpose())
-            .collect()
-    });
-
     // Pass 1 (only with k-anonymity): class sizes.
     let mut first_pass_digests = None;
     let gate = match &plan.policy.k_anonymity {
         Some(k) => {
-            let counts = engine.count_classes(inputs, read)?;
+            let hasher = digest_parquet_inputs(inputs);
+            let mut counts = engine.count_classes(inputs, read)?;
+            merge_digests(&mut counts.digests, hasher)?;
             first_pass_digests = Some(counts.digests);
             let gate = Gate::new(k.k, counts.classes, counts.rows_at_gate);
             tracing::info!(
@@ -297,12 +296,44 @@ fn write_run(
         None => None,
     };
 
-    // Pass 2: write.
+    // Tests (debug builds only) change an input here, between the passes, to prove that the
+    // second pass notices: the run writes a file at this path and waits until it is removed.
+    #[cfg(debug_assertions)]
+    if gate.is_some()
+        && let Some(flag) = std::env::var_os("MINEX_TEST_PAUSE_BETWEEN_PASSES")
+    {
+        let flag = PathBuf::from(flag);
+        std::fs::write(&flag, b"").map_err(|e| Error::io(&flag, e))?;
+        while flag.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    // Pass 2: write. CSV inputs are digested while they are read; Parquet inputs (read by
+    // column chunks, not front to back) on another thread meanwhile.
+    let hasher = digest_parquet_inputs(inputs);
     let run_id = new_run_id()?;
-    let schema = engine.schema.clone();
+    let key_ids = engine.key_ids.clone();
+    let metadata = vec![
+        ("minex.version", env!("CARGO_PKG_VERSION").to_string()),
+        ("minex.policy_sha256", plan.policy.sha256.clone()),
+        ("minex.domain", plan.policy.domain.clone()),
+        (
+            "minex.key_ids",
+            key_ids.values().cloned().collect::<Vec<_>>().join(","),
+        ),
+        ("minex.run_id", run_id.clone()),
+    ];
+    // The same key-value pairs go into the file's footer and into the Arrow schema stored in
+    // it, where pyarrow, Polars and DuckDB users find them (`schema.metadata`).
+    let schema = Arc::new(engine.schema.as_ref().clone().with_metadata(
+        metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect(),
+    ));
     let staged_parquet = Staged::new(&paths.parquet)?;
     let staged_rejects = Staged::new(&paths.rejects)?;
-    let key_ids = engine.key_ids.clone();
     let mut props = WriterProperties::builder();
     // Tokens and ciphertexts are (nearly) unique: a dictionary would only be built to be
     // thrown away, and their min/max statistics help no reader. They are random text, so
@@ -340,19 +371,12 @@ fn write_run(
         .set_max_row_group_row_count(Some(cfg.row_group_size.max(1)))
         .set_write_batch_size(WRITE_BATCH_ROWS)
         .set_created_by(format!("minex {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                "minex.version".into(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
-            KeyValue::new("minex.policy_sha256".into(), plan.policy.sha256.clone()),
-            KeyValue::new("minex.domain".into(), plan.policy.domain.clone()),
-            KeyValue::new(
-                "minex.key_ids".into(),
-                key_ids.values().cloned().collect::<Vec<_>>().join(","),
-            ),
-            KeyValue::new("minex.run_id".into(), run_id.clone()),
-        ]))
+        .set_key_value_metadata(Some(
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new((*k).to_string(), v.clone()))
+                .collect(),
+        ))
         .build();
     let mut writer = ArrowWriter::try_new(
         HashingWriter::new(staged_parquet.file()?),
@@ -387,9 +411,9 @@ fn write_run(
             for (row, col, reason) in &out.rejects {
                 let line = format!(
                     "{},{},{},{}\n",
-                    csv_field(&cfg.inputs[out.file_index].display().to_string()),
+                    csv_safe_field(&cfg.inputs[out.file_index].display().to_string()),
                     row,
-                    csv_field(&plan.columns[*col].0.name),
+                    csv_safe_field(&plan.columns[*col].0.name),
                     reason.code()
                 );
                 rejects
@@ -400,7 +424,9 @@ fn write_run(
             if let Some(batch) = &out.output
                 && batch.num_rows() > 0
             {
-                rebatch.push(batch, |b| {
+                let batch = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+                    .map_err(|e| Error::internal(format!("output batch: {e}")))?;
+                rebatch.push(&batch, |b| {
                     writer.write(b).map_err(|e| {
                         Error::io(
                             staged_parquet.tmp_path(),
@@ -440,18 +466,31 @@ fn write_run(
     let _ = syncer.join();
 
     // The manifest.
-    let hashed = hasher
-        .join()
-        .map_err(|_| Error::internal("the input digest thread panicked"))??;
-    if let Some(first) = &first_pass_digests {
+    let mut streamed_digests = streamed_digests;
+    merge_digests(&mut streamed_digests, hasher)?;
+    if let (Some(first), Some(gate)) = (&first_pass_digests, &gate) {
         same_inputs_in_both_passes(&cfg.inputs, first, &streamed_digests)?;
+        // Same bytes, same rules: the second pass must suppress exactly what the gate
+        // counted. Anything else means the data the gate decided on is not what was written.
+        if stats.rows.suppressed != gate.rows_below
+            || stats.rows.out + stats.rows.suppressed != gate.rows_at_gate
+        {
+            return Err(Error::malformed(
+                Location::default(),
+                format!(
+                    "the second pass of the k-anonymity gate suppressed {} of {} rows where the first pass counted {} of {}: the inputs changed between the passes; nothing was written",
+                    stats.rows.suppressed,
+                    stats.rows.out + stats.rows.suppressed,
+                    gate.rows_below,
+                    gate.rows_at_gate
+                ),
+            ));
+        }
     }
-    let input_digests: Vec<(String, u64)> = hashed
+    let input_digests: Vec<(String, u64)> = streamed_digests
         .into_iter()
-        .enumerate()
-        .map(|(i, h)| {
-            h.or_else(|| streamed_digests.get(i).cloned().flatten())
-                .ok_or_else(|| Error::internal("an input was neither read to its end nor digested"))
+        .map(|h| {
+            h.ok_or_else(|| Error::internal("an input was neither read to its end nor digested"))
         })
         .collect::<Result<_>>()?;
     let mut outputs = vec![OutputInfo {
@@ -884,6 +923,9 @@ impl<'p> Engine<'p> {
         for (oi, k) in kernels.iter().enumerate() {
             text_needed[plan.source_column(oi)] |= k.reads_text();
         }
+        for ci in plan.rule_columns.iter().flatten() {
+            text_needed[*ci] = true;
+        }
         Ok(Engine {
             plan,
             schema: plan.output_schema(),
@@ -1070,26 +1112,10 @@ impl<'p> Engine<'p> {
         let n = batch.num_rows();
         let reference = plan.policy.reference_date;
 
-        // 1. Row rules, on the value as read, trimmed.
-        let mut alive = vec![true; n];
-        let mut filtered_by_rule = vec![0u64; plan.rules.len()];
-        for (r, col) in plan.rules.iter().enumerate() {
-            let text = crate::transform::canonical::as_utf8(batch.column(*col), &plan.read[*col])?;
-            let cond = &plan.policy.rules[r].condition;
-            for (i, a) in alive.iter_mut().enumerate() {
-                if *a && matches(&text, i, cond) {
-                    *a = false;
-                    filtered_by_rule[r] += 1;
-                }
-            }
-        }
-
-        // 2. Canonical values; invalid values follow `on_invalid`. Every column is validated
-        // in both passes, so both passes reject the same rows.
+        // 1. Canonical values. Every column is validated in both passes, so both passes
+        // reject the same rows.
         let mut canon: Vec<Canonical> = Vec::with_capacity(plan.columns.len());
-        let mut rejected: Vec<Option<InvalidReason>> = vec![None; n];
-        let mut rejects = Vec::new();
-        let mut nulled = Vec::new();
+        let mut invalid_by_column = Vec::with_capacity(plan.columns.len());
         for (ci, (spec, read_idx)) in plan.columns.iter().enumerate() {
             let (c, invalid) = canonicalize_with(
                 spec,
@@ -1097,6 +1123,38 @@ impl<'p> Engine<'p> {
                 reference,
                 self.text_needed[ci],
             )?;
+            canon.push(c);
+            invalid_by_column.push(invalid);
+        }
+
+        // 2. Row rules: on a typed column, on its canonical values (so `TRUE`, `1` and `ja`
+        // are all true); on a `string` column, on the value as read, trimmed. A row counts for
+        // the first rule that matches.
+        let mut alive = vec![true; n];
+        let mut filtered_by_rule = vec![0u64; plan.rules.len()];
+        for (r, col) in plan.rules.iter().enumerate() {
+            let cond = &plan.policy.rules[r].condition;
+            let raw = crate::transform::canonical::as_utf8(batch.column(*col), &plan.read[*col])?;
+            let typed = match plan.rule_columns[r] {
+                Some(ci) => Some(canon[ci].text.as_ref().ok_or_else(|| {
+                    Error::internal("a row rule needs canonical text that was not made")
+                })?),
+                None => None,
+            };
+            for (i, a) in alive.iter_mut().enumerate() {
+                if *a && matches(&raw, typed, i, cond) {
+                    *a = false;
+                    filtered_by_rule[r] += 1;
+                }
+            }
+        }
+
+        // 3. Invalid values of the rows the rules kept follow `on_invalid`.
+        let mut rejected: Vec<Option<InvalidReason>> = vec![None; n];
+        let mut rejects = Vec::new();
+        let mut nulled = Vec::new();
+        for (ci, invalid) in invalid_by_column.into_iter().enumerate() {
+            let spec = &plan.columns[ci].0;
             let mut nulled_here = 0;
             for (i, reason) in invalid {
                 if !alive[i] {
@@ -1124,7 +1182,6 @@ impl<'p> Engine<'p> {
             if nulled_here > 0 {
                 nulled.push((ci, nulled_here));
             }
-            canon.push(c);
         }
         rejects.sort_by_key(|(row, col, _)| (*row, *col));
         let mut rejected_by_reason = BTreeMap::new();
@@ -1286,15 +1343,25 @@ fn filter_canonical(c: &Canonical, mask: &BooleanArray) -> Result<Canonical> {
     Ok(Canonical { text, typed })
 }
 
-fn matches(text: &StringArray, i: usize, cond: &Condition) -> bool {
-    if text.is_null(i) {
-        return matches!(cond, Condition::IsNull(true));
+/// Whether row `i` matches a rule. `raw` is the column as read; `typed`, for a rule over a
+/// typed column, its canonical text (null where the value is null or invalid: an invalid
+/// value matches no `equals`/`in`, and is rejected by its column's `on_invalid`). Nullness is
+/// always that of the value as read.
+fn matches(raw: &StringArray, typed: Option<&StringArray>, i: usize, cond: &Condition) -> bool {
+    let is_null = raw.is_null(i) || raw.value(i).trim().is_empty();
+    if let Condition::IsNull(want) = cond {
+        return *want == is_null;
     }
-    let v = text.value(i).trim();
+    let v = match typed {
+        Some(t) if t.is_null(i) => return false,
+        Some(t) => t.value(i),
+        None if raw.is_null(i) => return false,
+        None => raw.value(i).trim(),
+    };
     match cond {
         Condition::Equals(e) => v == e,
         Condition::In(list) => list.iter().any(|e| e == v),
-        Condition::IsNull(want) => *want == v.is_empty(),
+        Condition::IsNull(_) => false,
     }
 }
 
@@ -1306,9 +1373,44 @@ struct ClassCounts {
     digests: Vec<Option<(String, u64)>>,
 }
 
+/// Digests the Parquet inputs on another thread (CSV inputs are digested as they are read).
+fn digest_parquet_inputs(
+    inputs: &[Input],
+) -> std::thread::JoinHandle<Result<Vec<Option<(String, u64)>>>> {
+    let to_hash: Vec<Option<PathBuf>> = inputs
+        .iter()
+        .map(|i| (i.format == crate::io::InputFormat::Parquet).then(|| i.path.clone()))
+        .collect();
+    std::thread::spawn(move || {
+        to_hash
+            .iter()
+            .map(|p| p.as_ref().map(|p| sha256_file(p)).transpose())
+            .collect()
+    })
+}
+
+/// Fills the digests a pass streamed (CSV) with the ones `hasher` made (Parquet).
+fn merge_digests(
+    streamed: &mut Vec<Option<(String, u64)>>,
+    hasher: std::thread::JoinHandle<Result<Vec<Option<(String, u64)>>>>,
+) -> Result<()> {
+    let hashed = hasher
+        .join()
+        .map_err(|_| Error::internal("the input digest thread panicked"))??;
+    if streamed.len() < hashed.len() {
+        streamed.resize(hashed.len(), None);
+    }
+    for (s, h) in streamed.iter_mut().zip(hashed) {
+        if h.is_some() {
+            *s = h;
+        }
+    }
+    Ok(())
+}
+
 /// The two passes of the k-anonymity gate must have read the same bytes: a file that changed
 /// in between (an export still being written, say) would be gated on counts of other data.
-/// Compares the CSV digests of both passes (Parquet inputs are digested once, apart).
+/// Compares the digests of both passes (CSV inputs digested as read, Parquet inputs apart).
 ///
 /// # Errors
 /// `Malformed` (input data) naming the first file that changed.

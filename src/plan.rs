@@ -51,6 +51,9 @@ pub struct Plan {
     pub derive: Vec<(DeriveSpec, usize)>,
     /// Row rules with the index in `read` of the column they test.
     pub rules: Vec<usize>,
+    /// Per row rule: for a rule over a typed column, the index in `columns` of that column
+    /// (the rule compares its canonical values); `None` for a rule over a `string` column.
+    pub rule_columns: Vec<Option<usize>>,
     /// Input columns not named by a policy with `unknown_columns: drop`.
     pub unknown_dropped: Vec<String>,
     /// The output columns, in order.
@@ -128,8 +131,10 @@ impl Plan {
                 }
             }
         }
+        let header_set: std::collections::HashSet<&str> =
+            header.iter().map(String::as_str).collect();
         for c in &policy.columns {
-            if !header.contains(&c.name) {
+            if !header_set.contains(c.name.as_str()) {
                 problems.push(format!(
                     "the policy names column `{}`{}, which the input does not have",
                     c.name,
@@ -138,9 +143,20 @@ impl Plan {
             }
         }
         // Parquet inputs: the types must be readable as the policy's type.
+        let rule_sources: BTreeSet<&str> = policy
+            .rules
+            .iter()
+            .filter(|r| r.value_type != ValueType::String)
+            .map(|r| r.column.as_str())
+            .collect();
         for input in inputs {
+            let names: std::collections::HashSet<&str> =
+                input.header.iter().map(String::as_str).collect();
             for c in &policy.columns {
-                if c.action == Action::Drop || !input.header.contains(&c.name) {
+                if c.action == Action::Drop && !rule_sources.contains(c.name.as_str()) {
+                    continue;
+                }
+                if !names.contains(c.name.as_str()) {
                     continue;
                 }
                 let t = input.data_type(&c.name);
@@ -182,12 +198,16 @@ impl Plan {
             .map(|(i, h)| (h.as_str(), i))
             .collect();
 
-        // Canonicalized columns: the non-dropped ones and derivation sources (in policy order).
+        // Canonicalized columns: the non-dropped ones, derivation sources and the columns of
+        // typed row rules (in policy order).
         let derive_sources: BTreeSet<&str> =
             policy.derive.iter().map(|d| d.from.as_str()).collect();
         let mut columns = Vec::new();
         for c in &policy.columns {
-            if c.action != Action::Drop || derive_sources.contains(c.name.as_str()) {
+            if c.action != Action::Drop
+                || derive_sources.contains(c.name.as_str())
+                || rule_sources.contains(c.name.as_str())
+            {
                 columns.push((c.clone(), read_index[c.name.as_str()]));
             }
         }
@@ -205,6 +225,13 @@ impl Plan {
             .rules
             .iter()
             .map(|r| read_index[r.column.as_str()])
+            .collect();
+        let rule_columns = policy
+            .rules
+            .iter()
+            .map(|r| {
+                (r.value_type != ValueType::String).then(|| column_index[r.column.as_str()])
+            })
             .collect();
 
         let mut outputs = Vec::new();
@@ -232,6 +259,7 @@ impl Plan {
             columns,
             derive,
             rules,
+            rule_columns,
             unknown_dropped,
             outputs,
         })

@@ -28,6 +28,7 @@ pub fn reidentify(
     extract: &Path,
     column: &str,
     out: &mut dyn Write,
+    output_name: &Path,
 ) -> Result<u64> {
     let policy = crate::policy::from_file(policy_path)?;
     let space = match policy.column(column).map(|c| &c.action) {
@@ -51,8 +52,10 @@ pub fn reidentify(
         }
     };
     let file = File::open(extract).map_err(|e| Error::io(extract, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|_| Error::malformed(Location::file(extract), "not a readable Parquet file"))?;
+    let builder = crate::io::guard(extract, || {
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|_| Error::malformed(Location::file(extract), "not a readable Parquet file"))
+    })?;
     let domain = builder
         .metadata()
         .file_metadata()
@@ -79,16 +82,18 @@ pub fn reidentify(
         .index_of(column)
         .map_err(|_| Error::usage(format!("the extract has no column `{column}`")))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [idx]);
-    let reader = builder
-        .with_projection(mask)
-        .build()
-        .map_err(|_| Error::malformed(Location::file(extract), "cannot read the extract"))?;
+    let mut reader = crate::io::guard(extract, || {
+        builder
+            .with_projection(mask)
+            .build()
+            .map_err(|_| Error::malformed(Location::file(extract), "cannot read the extract"))
+    })?;
     let enc = KeyRing::new(key, policy.domain.clone()).encryptor(&space);
-    let io = |e| Error::io("(output)", e);
+    let io = |e| Error::io(output_name, e);
     out.write_all(b"row,value\n").map_err(io)?;
     let mut row = 0u64;
     let mut n = 0u64;
-    for batch in reader {
+    while let Some(batch) = crate::io::guard(extract, || Ok(reader.next()))? {
         let batch = batch
             .map_err(|_| Error::malformed(Location::file(extract), "cannot decode the extract"))?;
         let text = crate::transform::canonical::as_utf8(batch.column(0), column)?;

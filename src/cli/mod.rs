@@ -128,6 +128,10 @@ pub struct InputArgs {
     /// CSV field delimiter: one character, or `tab`.
     #[arg(long, default_value = ",", value_name = "CHAR")]
     pub delimiter: String,
+    /// The longest CSV record (the header included), in bytes: a longer one stops the read at
+    /// its row (an unclosed quote would otherwise buffer the rest of the file).
+    #[arg(long, default_value_t = minex::io::csv::MAX_RECORD_BYTES, value_name = "BYTES")]
+    pub max_record_bytes: usize,
 }
 
 impl InputArgs {
@@ -144,9 +148,13 @@ impl InputArgs {
         if batch_size == 0 {
             return Err(Error::usage("`--batch-size` must be at least 1"));
         }
+        if self.max_record_bytes == 0 {
+            return Err(Error::usage("`--max-record-bytes` must be at least 1"));
+        }
         Ok(ReadOptions {
             delimiter,
             batch_size,
+            max_record_bytes: self.max_record_bytes,
             ..ReadOptions::default()
         })
     }
@@ -448,9 +456,7 @@ fn cmd_plan(a: &PlanArgs) -> anyhow::Result<()> {
     };
     let (plan, inputs, ring) =
         minex::pipeline::prepare(&a.policy, &a.input.inputs, &read, key.as_ref())?;
-    let mut out = std::io::stdout().lock();
-    print!("{}", minex::plan::describe(&plan, &inputs, ring.as_ref()));
-    out.flush().context("writing the plan")?;
+    write_stdout(minex::plan::describe(&plan, &inputs, ring.as_ref()).as_bytes())?;
     Ok(())
 }
 
@@ -478,12 +484,7 @@ fn cmd_init(a: &InitArgs) -> anyhow::Result<()> {
     let scaffold = minex::init::scaffold(&opts)?;
     match &a.out {
         Some(out) => minex::init::write_policy(&scaffold.text, out, a.force)?,
-        None => {
-            let mut o = std::io::stdout().lock();
-            o.write_all(scaffold.text.as_bytes())
-                .and_then(|()| o.flush())
-                .context("writing the policy")?;
-        }
+        None => write_stdout(scaffold.text.as_bytes())?,
     }
     let (tokenized, generalized, truncated, kept, dropped) = scaffold.counts();
     eprintln!(
@@ -520,25 +521,58 @@ fn cmd_keygen(a: &KeygenArgs) -> anyhow::Result<()> {
 
 fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
     let key = MasterKey::load(a.key_file.as_deref())?;
-    let mut sink: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(std::io::BufWriter::new(create_private(p)?)),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    let n = match &a.out {
+        Some(p) => {
+            // Never over an existing file; staged (mode 0600) and renamed into place only when
+            // every value decrypted, so a failed or killed run leaves no partial file.
+            if p.exists() {
+                return Err(Error::usage(format!(
+                    "`--out` `{}` exists; minex does not overwrite decrypted data",
+                    p.display()
+                ))
+                .into());
+            }
+            let staged = minex::io::output::Staged::new(p)?;
+            let mut sink = staged.writer()?;
+            let n = minex::reidentify::reidentify(
+                &a.policy,
+                key,
+                &a.extract,
+                &a.column,
+                &mut sink,
+                staged.tmp_path(),
+            )?;
+            sink.flush()
+                .map_err(|e| Error::io(staged.tmp_path(), e))?;
+            drop(sink);
+            minex::io::output::commit(vec![staged], &[])?;
+            n
+        }
+        None => {
+            let mut sink = std::io::BufWriter::new(std::io::stdout().lock());
+            let stdout = Path::new("standard output");
+            let n = minex::reidentify::reidentify(
+                &a.policy, key, &a.extract, &a.column, &mut sink, stdout,
+            )?;
+            sink.flush().map_err(|e| Error::io(stdout, e))?;
+            n
+        }
     };
-    let n = minex::reidentify::reidentify(&a.policy, key, &a.extract, &a.column, &mut sink)?;
-    sink.flush().context("writing the output")?;
     eprintln!("decrypted {n} values of `{}`", a.column);
     Ok(())
 }
 
-fn create_private(p: &Path) -> Result<std::fs::File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(p).map_err(|e| Error::io(p, e))
+/// Writes to standard output. A closed pipe (`| head`) is no error of the user's: `main`
+/// ends quietly with status 141, as a program killed by SIGPIPE would; any other failure (a
+/// full disk behind `> FILE`) is an I/O error, exit 5.
+///
+/// # Errors
+/// `Io` on `standard output`.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes)
+        .and_then(|()| o.flush())
+        .map_err(|e| Error::io("standard output", e))
 }
 
 fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
@@ -567,10 +601,9 @@ fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
         minex::report::html::write(path, &manifest, Some(&report))?;
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).context("report as JSON")?
-        );
+        let mut json = serde_json::to_string_pretty(&report).context("report as JSON")?;
+        json.push('\n');
+        write_stdout(json.as_bytes())?;
     } else {
         eprintln!("{report}");
     }

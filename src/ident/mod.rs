@@ -95,15 +95,21 @@ impl fmt::Display for InvalidReason {
 
 impl std::error::Error for InvalidReason {}
 
-/// Parses a boolean: trimmed, case-insensitive `true`/`false`, `1`/`0`, `yes`/`no`,
-/// `ja`/`nej`, `t`/`f`, `y`/`n`.
+/// The spellings of true that `type: boolean` accepts (trimmed, any letter case).
+pub const TRUE_SPELLINGS: [&str; 9] = ["true", "1", "yes", "ja", "j", "t", "y", "sant", "x"];
+/// The spellings of false that `type: boolean` accepts (trimmed, any letter case).
+pub const FALSE_SPELLINGS: [&str; 7] = ["false", "0", "no", "nej", "f", "n", "falskt"];
+
+/// Parses a boolean: trimmed, case-insensitive, one of [`TRUE_SPELLINGS`] (`true`, `1`,
+/// `yes`, `ja`, `j`, `t`, `y`, `sant`, `x`) or [`FALSE_SPELLINGS`] (`false`, `0`, `no`,
+/// `nej`, `f`, `n`, `falskt`). Registers mark protected identity in all of these ways.
 ///
 /// # Errors
 /// [`InvalidReason::Boolean`] for anything else (including the empty string).
 pub fn parse_bool(s: &str) -> Result<bool, InvalidReason> {
     let s = s.trim();
-    const TRUE: [&str; 6] = ["true", "1", "yes", "ja", "t", "y"];
-    const FALSE: [&str; 6] = ["false", "0", "no", "nej", "f", "n"];
+    const TRUE: [&str; 9] = TRUE_SPELLINGS;
+    const FALSE: [&str; 7] = FALSE_SPELLINGS;
     if TRUE.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         Ok(true)
     } else if FALSE.iter().any(|w| s.eq_ignore_ascii_case(w)) {

@@ -307,7 +307,7 @@ impl QuoteEnd {
 /// quote inside an unquoted field (`5" screen`) is a literal, as the decoder takes it.
 /// Returns the byte length and count of up to `max` whole records (`None` when no record ends
 /// in `buf`), and whether `buf` ends inside a quoted field.
-fn scan(buf: &[u8], delimiter: u8, max: usize) -> (Option<(usize, usize)>, bool) {
+pub(crate) fn scan(buf: &[u8], delimiter: u8, max: usize) -> (Option<(usize, usize)>, bool) {
     let mut in_quotes = false;
     let mut last_close = usize::MAX;
     let mut rows = 0;
@@ -361,10 +361,18 @@ pub struct Chunker<R> {
     eof: bool,
     header_skipped: bool,
     max_rows: usize,
+    /// The longest record allowed, in bytes (see [`Chunker::with_max_record`]).
+    max_record: usize,
+    /// Records handed out so far (for the row number of an error).
+    rows_out: u64,
     hasher: Option<Sha256>,
     bytes: u64,
     recycle: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
 }
+
+/// The longest record read by default: 64 MiB. A file with an unclosed quote would otherwise
+/// be buffered whole before the chunker could tell.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
 
 impl<R: Read> Chunker<R> {
     /// A chunker over `reader` whose chunks hold at most `max_rows` records.
@@ -391,6 +399,8 @@ impl<R: Read> Chunker<R> {
             eof: false,
             header_skipped: false,
             max_rows: max_rows.max(1),
+            max_record: MAX_RECORD_BYTES,
+            rows_out: 0,
             hasher: Some(Sha256::new()),
             bytes: 0,
             recycle: channel(),
@@ -507,6 +517,9 @@ impl<R: Read> Chunker<R> {
                     self.start = self.filled;
                     self.header_skipped = true;
                 }
+                None if self.filled - self.start >= self.max_record => {
+                    return Err(Err(self.too_long(0)));
+                }
                 None => self.read_more().map_err(Ok)?,
             }
         }
@@ -516,6 +529,7 @@ impl<R: Read> Chunker<R> {
             let full = self.filled == self.limit && self.start == 0;
             match cut {
                 Some((end, rows)) if rows == want || full || self.eof => {
+                    self.rows_out += rows as u64;
                     return Ok(Some(self.take(self.start + end, rows)));
                 }
                 _ if self.eof => {
@@ -524,15 +538,41 @@ impl<R: Read> Chunker<R> {
                     }
                     // The last record has no newline.
                     if in_quotes {
-                        return Err(Err(
-                            "the file ends inside a quoted field: it is probably truncated".into(),
-                        ));
+                        return Err(Err(format!(
+                            "the file ends inside a quoted field that opens at or after data row {}: it is probably truncated, or a quote is never closed",
+                            self.rows_out + 1
+                        )));
                     }
+                    self.rows_out += 1;
                     return Ok(Some(self.take(self.filled, 1)));
+                }
+                None if self.filled - self.start >= self.max_record => {
+                    return Err(Err(self.too_long(self.rows_out + 1)));
                 }
                 _ => self.read_more().map_err(Ok)?,
             }
         }
+    }
+
+    /// Refuses a record (the header included) longer than `bytes`: the chunker stops with an
+    /// error naming its row instead of buffering on.
+    #[must_use]
+    pub fn with_max_record(mut self, bytes: usize) -> Chunker<R> {
+        self.max_record = bytes.max(1);
+        self
+    }
+
+    /// The error for a record longer than the limit: `row` is 0 for the header.
+    fn too_long(&self, row: u64) -> String {
+        let what = if row == 0 {
+            "the header row".to_string()
+        } else {
+            format!("the record at data row {row}")
+        };
+        format!(
+            "{what} is longer than {} bytes (`--max-record-bytes`): probably a quote that is never closed",
+            self.max_record
+        )
     }
 
     /// Reads without digesting (a second pass over a file already digested, a sample).

@@ -13,7 +13,7 @@ pub mod output;
 pub mod paths;
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,6 +65,9 @@ pub struct ReadOptions {
     /// reads whose digest nobody uses (`init`'s sample). Both passes of a k-anonymity run
     /// digest: their digests are compared.
     pub digest: bool,
+    /// The longest CSV record (the header included), in bytes: a longer one stops the read at
+    /// its row, so an unclosed quote never buffers a whole export.
+    pub max_record_bytes: usize,
 }
 
 impl Default for ReadOptions {
@@ -75,6 +78,7 @@ impl Default for ReadOptions {
             bytes_read: None,
             rows_read: None,
             digest: true,
+            max_record_bytes: csv::MAX_RECORD_BYTES,
         }
     }
 }
@@ -118,30 +122,8 @@ impl Input {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         match format {
             InputFormat::Csv => {
-                let mut rdr = ::csv::ReaderBuilder::new()
-                    .delimiter(options.delimiter)
-                    .has_headers(true)
-                    .from_reader(BufReader::new(file));
-                let header = rdr.headers().map_err(|e| {
-                    if let ::csv::ErrorKind::Io(io) = e.kind() {
-                        Error::io(path, std::io::Error::new(io.kind(), io.to_string()))
-                    } else {
-                        Error::malformed(
-                            Location::file(path),
-                            "the header row is not valid CSV (or not UTF-8)",
-                        )
-                    }
-                })?;
-                let header: Vec<String> = header
-                    .iter()
-                    .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-                    .collect();
-                if header.is_empty() || header.iter().all(String::is_empty) {
-                    return Err(Error::malformed(
-                        Location::file(path),
-                        "the file is empty or has no header row",
-                    ));
-                }
+                let header = read_csv_header(path, file, options)?;
+                check_header(path, &header)?;
                 Ok(Input {
                     path: path.to_path_buf(),
                     format,
@@ -150,17 +132,22 @@ impl Input {
                 })
             }
             InputFormat::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
-                    Error::malformed(
-                        Location::file(path),
-                        "not a readable Parquet file (footer or schema cannot be decoded)",
-                    )
+                let builder = guard(path, || {
+                    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
+                        Error::malformed(
+                            Location::file(path),
+                            "not a readable Parquet file (footer or schema cannot be decoded)",
+                        )
+                    })
                 })?;
                 let schema = builder.schema().clone();
+                let header: Vec<String> =
+                    schema.fields().iter().map(|f| f.name().clone()).collect();
+                check_header(path, &header)?;
                 Ok(Input {
                     path: path.to_path_buf(),
                     format,
-                    header: schema.fields().iter().map(|f| f.name().clone()).collect(),
+                    header,
                     parquet_schema: Some(schema),
                 })
             }
@@ -185,10 +172,16 @@ impl Input {
     /// # Errors
     /// `Io` or `Malformed` when the reader cannot start.
     pub fn batches(&self, columns: &[String], options: &ReadOptions) -> Result<BatchReader> {
+        let positions: std::collections::HashMap<&str, usize> = self
+            .header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
         let indices: Vec<usize> = columns
             .iter()
             .map(|c| {
-                self.header.iter().position(|h| h == c).ok_or_else(|| {
+                positions.get(c.as_str()).copied().ok_or_else(|| {
                     Error::internal(format!(
                         "column `{c}` is not in the header of the plan's input"
                     ))
@@ -208,19 +201,20 @@ impl Input {
                     inner: file,
                     counter: options.bytes_read.clone(),
                 };
-                let chunker = csv::Chunker::new(reader, layout, options.batch_size);
+                let chunker = csv::Chunker::new(reader, layout, options.batch_size)
+                    .with_max_record(options.max_record_bytes);
                 Inner::Csv(Box::new(if options.digest {
                     chunker
                 } else {
                     chunker.without_digest()
                 }))
             }
-            InputFormat::Parquet => {
+            InputFormat::Parquet => Inner::Parquet(guard(&self.path, || {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
                     Error::malformed(Location::file(&self.path), "not a readable Parquet file")
                 })?;
                 let mask = ProjectionMask::roots(builder.parquet_schema(), indices.clone());
-                let reader = builder
+                builder
                     .with_projection(mask)
                     .with_batch_size(options.batch_size)
                     .build()
@@ -229,9 +223,8 @@ impl Input {
                             Location::file(&self.path),
                             "cannot start the Parquet reader",
                         )
-                    })?;
-                Inner::Parquet(reader)
-            }
+                    })
+            })?),
         };
         Ok(BatchReader {
             path: self.path.clone(),
@@ -240,6 +233,187 @@ impl Input {
             rows_read: 0,
         })
     }
+}
+
+thread_local! {
+    /// How many [`guard`]s this thread is inside (a panic hook stays quiet inside one).
+    static GUARDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the current thread is inside a [`guard`]: a panic here is caught and reported as
+/// malformed input, so a panic hook should not report it as a bug.
+pub fn panic_is_guarded() -> bool {
+    GUARDS.with(std::cell::Cell::get) > 0
+}
+
+/// Runs a read of a file that arrow or parquet may panic on (a corrupt or hostile footer,
+/// page or dictionary), turning a panic into `Malformed` naming the file: a bad input gets an
+/// error (exit 4), never a crash, and the panic's text (which may quote data) is not shown.
+///
+/// # Errors
+/// `f`'s own error, or `Malformed` when it panicked.
+pub fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    GUARDS.with(|g| g.set(g.get() + 1));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDS.with(|g| g.set(g.get().saturating_sub(1)));
+    out.unwrap_or_else(|_| {
+        Err(Error::malformed(
+            Location::file(path),
+            "the Parquet data is corrupt: the reader could not decode it",
+        ))
+    })
+}
+
+/// Reads a CSV file's header row: at most `max_record_bytes`, quote-aware (a header with an
+/// unclosed quote would otherwise swallow the whole file), refusing CR-only line ends.
+fn read_csv_header(path: &Path, mut file: File, options: &ReadOptions) -> Result<Vec<String>> {
+    let malformed = |what: String| Error::malformed(Location::file(path), what);
+    let limit = options.max_record_bytes.max(1);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut eof = false;
+    let (bom, end) = loop {
+        if !eof && buf.len() <= limit {
+            let start = buf.len();
+            buf.resize(start + (64 << 10).min(limit + 1 - start), 0);
+            let n = loop {
+                match file.read(&mut buf[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::io(path, e)),
+                }
+            };
+            buf.truncate(start + n);
+            eof = n == 0;
+        }
+        let bom = if buf.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+        let body = &buf[bom..];
+        // Quote-aware, as the chunker reads records.
+        let line_end = csv::scan(body, options.delimiter, 1).0.map(|(end, _)| end);
+        // A CR that no LF follows, before the first line end: classic Mac line ends.
+        let searched = &body[..line_end.unwrap_or(body.len())];
+        if let Some(cr) = memchr::memchr(b'\r', searched) {
+            let next = searched.get(cr + 1).or_else(|| body.get(cr + 1));
+            if next != Some(&b'\n') && (next.is_some() || eof) {
+                return Err(malformed(
+                    "the lines end with a bare CR (classic Mac line ends), which minex does not read; convert the file to LF or CRLF line ends".into(),
+                ));
+            }
+        }
+        match line_end {
+            Some(end) => break (bom, bom + end),
+            None if eof => break (bom, buf.len()),
+            None if buf.len() > limit => {
+                return Err(malformed(format!(
+                    "the header row is longer than {limit} bytes (`--max-record-bytes`): probably a quote that is never closed, or not a CSV file"
+                )));
+            }
+            None => {}
+        }
+    };
+    let line = &buf[bom..end];
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .has_headers(false)
+        .from_reader(line);
+    let mut record = ::csv::StringRecord::new();
+    let got = rdr.read_record(&mut record).map_err(|_| {
+        malformed("the header row is not valid CSV (or not UTF-8)".into())
+    })?;
+    let header: Vec<String> = if got {
+        record.iter().map(|h| h.trim().to_string()).collect()
+    } else {
+        Vec::new()
+    };
+    if header.is_empty() || header.iter().all(String::is_empty) {
+        return Err(malformed("the file is empty or has no header row".into()));
+    }
+    Ok(header)
+}
+
+/// A header is data until proven otherwise: a name that holds a control character, is longer
+/// than 256 bytes, or looks like a value (an identity number, email, phone, date or long run
+/// of digits) stops the read, naming the column's position and never its text. Every message,
+/// log line, manifest, report and scaffold that shows a column name shows only names that
+/// passed here.
+///
+/// # Errors
+/// `Malformed` listing every such column.
+pub fn check_header(path: &Path, header: &[String]) -> Result<()> {
+    let mut problems = Vec::new();
+    for (i, name) in header.iter().enumerate() {
+        let why = crate::policy::bad_name(name)
+            .map(str::to_string)
+            .or_else(|| value_like(name).map(|kind| format!("looks like {kind}")));
+        if let Some(why) = why {
+            problems.push(format!("column {} {why}", i + 1));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let many = problems.len() > 1;
+    let shown = problems.len().min(10);
+    let mut what = problems[..shown].join("; ");
+    if problems.len() > shown {
+        what.push_str(&format!("; and {} more columns", problems.len() - shown));
+    }
+    Err(Error::malformed(
+        Location::file(path),
+        format!(
+            "the header row: {what}. Is the header row missing{}? Names are never printed: fix the file's first row",
+            if many { ", or is this not the register" } else { "" }
+        ),
+    ))
+}
+
+/// What kind of value a header name looks like, if any.
+fn value_like(name: &str) -> Option<&'static str> {
+    let t = name.trim();
+    let digits = t.bytes().filter(u8::is_ascii_digit).count();
+    let mut run = 0;
+    let mut longest_run = 0;
+    for b in t.bytes() {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        longest_run = longest_run.max(run);
+    }
+    // YYMMDD or YYYYMMDD, a separator or none, then four characters (digits, or a letter in
+    // an interim number's serial).
+    let bytes = t.as_bytes();
+    let pnr_like = |date: usize| {
+        bytes.len() >= date + 4
+            && bytes[..date].iter().all(u8::is_ascii_digit)
+            && match bytes.len() - date {
+                4 => bytes[date..].iter().filter(|b| b.is_ascii_digit()).count() >= 3,
+                5 => {
+                    matches!(bytes[date], b'-' | b'+' | b' ')
+                        && bytes[date + 1..].iter().filter(|b| b.is_ascii_digit()).count() >= 3
+                }
+                _ => false,
+            }
+    };
+    if pnr_like(6) || pnr_like(8) {
+        return Some("an identity number");
+    }
+    if let Some(at) = t.find('@')
+        && at > 0
+        && t[at + 1..].contains('.')
+        && !t.contains(char::is_whitespace)
+    {
+        return Some("an email address");
+    }
+    if crate::ident::date::Date::parse(t).is_some() {
+        return Some("a date");
+    }
+    let phone_chars = t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b' ' | b'(' | b')' | b'/'));
+    if phone_chars && digits >= 7 && (t.starts_with('+') || t.starts_with('0')) {
+        return Some("a phone number");
+    }
+    if longest_run >= 6 {
+        return Some("a long run of digits");
+    }
+    None
 }
 
 enum Inner {
@@ -319,7 +493,7 @@ impl BatchReader {
                 Err(Ok(io)) => Err(Error::io(&self.path, io)),
                 Err(Err(what)) => Err(Error::malformed(Location::file(&self.path), what)),
             },
-            Inner::Parquet(r) => match r.next() {
+            Inner::Parquet(r) => match guard(&self.path, || Ok(r.next()))? {
                 None => Ok(None),
                 Some(Ok(batch)) => {
                     self.rows_read += batch.num_rows() as u64;

@@ -16,6 +16,15 @@
 //!
 //! Key material lives in [`Zeroizing`] buffers and is wiped on drop. No type here implements
 //! `Display` for key bytes, and `Debug` prints only the key id.
+//!
+//! # What is wiped, and what remains
+//! The master key, every derived key, the tokenizer's saved SHA-256 states, the keyed HMAC
+//! states (the `zeroize` features of `hmac` and `sha2`) and the AES key schedule (the
+//! `zeroize` features of `aes` and `aes-gcm-siv`) are overwritten when they are dropped. What
+//! minex cannot wipe: the `MINEX_KEY` environment variable, which stays in the process's
+//! environment (readable in `/proc/PID/environ` by the same user) for its whole life — prefer
+//! `--key-file`; the key file's page cache; and copies the operating system made (swap, core
+//! dumps: run with swap encrypted and core dumps off).
 
 use std::fmt;
 use std::io::Write;
@@ -642,6 +651,19 @@ impl Encryptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10: the keyed states wipe themselves on drop (a compile-time check that the
+    /// `zeroize` features are on; without them these types do not implement the trait).
+    #[test]
+    fn keyed_states_are_wiped_on_drop() {
+        fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        // The SHA-256 state inside every keyed HMAC (its inner and outer hash), and the block
+        // buffer around it, which digest's `zeroize` feature wipes.
+        wiped_on_drop::<sha2::block_api::Sha256VarCore>();
+        wiped_on_drop::<sha2::Sha256>();
+        // The AES-256 key schedule inside AES-GCM-SIV.
+        wiped_on_drop::<aes::Aes256>();
+    }
 
     #[test]
     fn hex_word_is_lowercase_hex_of_every_nibble() {

@@ -8,7 +8,10 @@
 //! * a date of birth kept at day precision next to a postal code (together they single out
 //!   most people);
 //! * quasi-identifiers in the output with no `k_anonymity`, or with `k` below 2;
-//! * a protected-identity column that no row rule uses.
+//! * a protected-identity column that no row rule uses, and a row rule that compares a
+//!   marker as exact text (`untyped-rule-column`: give the column `type: boolean`);
+//! * an identifier truncated to a prefix that still narrows a person down (a personnummer
+//!   keeping 6 or more characters), or a `replace` constant that is an identifier.
 //!
 //! Tokens of two domains cannot be linked by construction (the domain is part of every key's
 //! derivation), so there is nothing to lint about spaces shared across policies.
@@ -88,7 +91,16 @@ const FREE_TEXT_WORDS: &[&str] = &[
     "message",
     "meddelande",
 ];
-const PROTECTED_WORDS: &[&str] = &["protected", "skydd", "sekretess", "confidential"];
+const PROTECTED_WORDS: &[&str] = &[
+    "protected",
+    "skydd",
+    "skyddad",
+    "sekretess",
+    "confidential",
+];
+const PNR_WORDS: &[&str] = &["personnummer", "personnr", "pnr", "ssn", "samordningsnummer"];
+const PHONE_WORDS: &[&str] = &["phone", "telefon", "mobil", "mobile"];
+const EMAIL_WORDS: &[&str] = &["email", "e_post", "epost", "mail"];
 const BIRTH_WORDS: &[&str] = &["birth", "dob", "fodelse", "födelse", "fodd", "född"];
 const POSTAL_WORDS: &[&str] = &["postal", "postnummer", "postnr", "zip"];
 const QI_WORDS: &[&str] = &["gender", "sex", "kon", "kön", "age", "alder", "ålder"];
@@ -104,6 +116,36 @@ pub(crate) fn has_word(name: &str, words: &[&str]) -> bool {
                 .any(|part| part == *w)
             || (w.chars().count() >= 6 && n.contains(w))
     })
+}
+
+/// What kind of identifier a column holds, and from how many kept characters a truncation of
+/// it still narrows a person down: a personnummer's first 6 characters are a birth date (and
+/// century), an E.164 phone's first 8 a number block of a few hundred lines, an email's first
+/// 4 most of a name.
+fn identifier_kind(c: &ColumnSpec) -> Option<(&'static str, usize)> {
+    match c.value_type {
+        ValueType::Personnummer => Some(("an identity number", 6)),
+        ValueType::Phone => Some(("a phone number", 8)),
+        ValueType::Email => Some(("an email address", 4)),
+        ValueType::String if has_word(&c.name, PNR_WORDS) => Some(("an identity number", 6)),
+        ValueType::String if has_word(&c.name, PHONE_WORDS) => Some(("a phone number", 8)),
+        ValueType::String if has_word(&c.name, EMAIL_WORDS) => Some(("an email address", 4)),
+        _ => None,
+    }
+}
+
+/// Whether a text from the policy itself is an identity number, email or phone number.
+fn looks_like_identifier(s: &str, reference: crate::ident::date::Date) -> bool {
+    use crate::ident::personnummer::{ParseOptions, Pnr};
+    let opts = ParseOptions {
+        reference,
+        allow_interim: true,
+    };
+    let mut buf = String::new();
+    Pnr::parse(s, &opts).is_ok()
+        || crate::ident::email::canonicalize(s, &mut buf).is_ok()
+        || (s.bytes().filter(u8::is_ascii_digit).count() >= 7
+            && crate::ident::phone::canonicalize(s, &mut buf).is_ok())
 }
 
 fn is_written_raw(a: &Action) -> bool {
@@ -232,6 +274,52 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
             "`k` below 2 protects no one; use 5 or more".into(),
         ),
         _ => {}
+    }
+    // Identifiers cut short, or written into a constant.
+    for c in &p.columns {
+        let kind = identifier_kind(c);
+        match (&c.action, kind) {
+            (Action::Truncate { keep }, Some((what, enough))) if *keep >= enough => warn(
+                "identifier-truncated",
+                &c.name,
+                c.line,
+                format!(
+                    "{what} cut to its first {keep} characters still identifies (or nearly) a person: keeping {enough} or more narrows it to a handful of people; `tokenize` it, or `drop` it and `derive` what is needed (birth year, age band)"
+                ),
+            ),
+            (Action::Replace { with }, _) if looks_like_identifier(with, p.reference_date) => warn(
+                "identifier-in-replace",
+                &c.name,
+                c.line,
+                "the constant of `replace` looks like an identity number, email or phone number: a policy file must hold no one's data; replace with a neutral text".into(),
+            ),
+            _ => {}
+        }
+    }
+    // Rules that compare a marker as exact text.
+    for r in &p.rules {
+        if r.value_type != ValueType::String {
+            continue;
+        }
+        let texts: Vec<&str> = match &r.condition {
+            Condition::Equals(t) => vec![t.as_str()],
+            Condition::In(list) => list.iter().map(String::as_str).collect(),
+            Condition::IsNull(_) => Vec::new(),
+        };
+        let boolean_values =
+            !texts.is_empty() && texts.iter().all(|t| crate::ident::parse_bool(t).is_ok());
+        if has_word(&r.column, PROTECTED_WORDS) || boolean_values {
+            let line = p.column(&r.column).and_then(|c| c.line);
+            warn(
+                "untyped-rule-column",
+                &r.column,
+                line,
+                format!(
+                    "rule `{}` compares this marker as exact text, so a register that writes `TRUE`, `1` or `ja` lets those rows through; give the column `type: boolean` (e.g. `{{ type: boolean, action: drop }}`) so every spelling of true matches and an unreadable value is rejected",
+                    r.label
+                ),
+            );
+        }
     }
     for c in &p.columns {
         if has_word(&c.name, PROTECTED_WORDS) && !p.rules.iter().any(|r| r.column == c.name) {

@@ -6,4 +6,6 @@ mod model;
 mod parse;
 
 pub use model::*;
-pub use parse::{from_file, from_str};
+pub use parse::{
+    MAX_NAME_BYTES, MAX_NESTING, MAX_POLICY_BYTES, PLACEHOLDER_DOMAIN, bad_name, from_file, from_str,
+};

@@ -209,8 +209,13 @@ pub struct RowRule {
     pub label: String,
     /// The input column tested.
     pub column: String,
-    /// The condition.
+    /// The condition. On a typed column (`value_type` other than `string`) its texts are
+    /// canonical values of that type (`"TRUE"` in the policy is `"true"` here), compared with
+    /// the column's canonical values; on a `string` column they are compared with the value
+    /// as read, trimmed.
     pub condition: Condition,
+    /// The type of the rule's column (`string` when `columns` gives it none).
+    pub value_type: ValueType,
 }
 
 /// What a `derive` entry computes from an identity number.
@@ -328,12 +333,14 @@ pub struct Policy {
     pub path: PathBuf,
     /// SHA-256 of the policy file's bytes, as hex.
     pub sha256: String,
+    /// Column name → index in `columns`: lookups stay fast with 100,000 columns.
+    pub(crate) column_index: std::collections::HashMap<String, usize>,
 }
 
 impl Policy {
     /// The column policy named `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
-        self.columns.iter().find(|c| c.name == name)
+        self.column_index.get(name).map(|i| &self.columns[*i])
     }
 
     /// Output column names in output order: kept columns in policy order, then derivations.

@@ -15,30 +15,79 @@ use super::model::*;
 use crate::error::{Error, ErrorKind, PolicyProblem, Result};
 use crate::ident::date::Date;
 
+/// The largest policy file read: a policy names every column of a register, so even 100,000
+/// columns fit; anything larger is not a policy.
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+/// The deepest nesting of mappings and lists a policy may have (the language needs 5).
+pub const MAX_NESTING: usize = 10;
+/// The longest column name, in bytes (the same limit as for an input's header).
+pub const MAX_NAME_BYTES: usize = 256;
+/// The `domain` `minex init` writes when none is given; `check`, `plan` and `run` refuse it.
+pub const PLACEHOLDER_DOMAIN: &str = "change-me-recipient";
+
 /// Reads and validates a policy file.
+///
+/// Besides [`from_str`]'s checks, refuses a file over [`MAX_POLICY_BYTES`] (before reading
+/// it) and `minex init`'s placeholder domain.
 ///
 /// # Errors
 /// `Io` when the file cannot be read; `Policy` with every problem found.
 pub fn from_file(path: &Path) -> Result<Policy> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
+    let problem = |message: &str| {
         Error::from(ErrorKind::Policy {
             path: path.to_path_buf(),
             problems: vec![PolicyProblem {
                 line: None,
                 path: "(file)".into(),
-                message: "a policy file must be UTF-8".into(),
+                message: message.into(),
             }],
         })
-    })?;
-    from_str(&text, path)
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > MAX_POLICY_BYTES {
+        return Err(problem(
+            "a policy file is at most 1 MiB; this is not a policy (check `--policy`)",
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_POLICY_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|_| problem("a policy file must be UTF-8"))?;
+    let policy = from_str(&text, path)?;
+    if policy.domain == PLACEHOLDER_DOMAIN {
+        return Err(ErrorKind::Policy {
+            path: path.to_path_buf(),
+            problems: vec![PolicyProblem {
+                line: KeyLines::new(&text).line("domain"),
+                path: "domain".into(),
+                message: "is still the placeholder `minex init` wrote; set the pseudonymisation domain of this recipient (one per recipient and purpose) before any run".into(),
+            }],
+        }
+        .into());
+    }
+    Ok(policy)
 }
 
 /// Parses and validates policy text; `path` is used for messages and the manifest.
 ///
+/// Text over [`MAX_POLICY_BYTES`], nested deeper than [`MAX_NESTING`], holding more than one
+/// YAML document, or using YAML anchors and aliases (which can make a small file expand into
+/// a huge tree) is refused before it is deserialized.
+///
 /// # Errors
 /// `Policy` with every problem found.
 pub fn from_str(text: &str, path: &Path) -> Result<Policy> {
+    if let Some(problem) = refuse_shape(text) {
+        return Err(ErrorKind::Policy {
+            path: path.to_path_buf(),
+            problems: vec![problem],
+        }
+        .into());
+    }
     let mut p = Parser {
         lines: KeyLines::new(text),
         problems: Vec::new(),
@@ -51,6 +100,85 @@ pub fn from_str(text: &str, path: &Path) -> Result<Policy> {
             problems: p.problems,
         }
         .into()),
+    }
+}
+
+/// The checks made on the YAML's shape before any of it is deserialized: size, nesting,
+/// anchors and aliases, one document. Reads events only (no tree is built, nothing recurses).
+fn refuse_shape(text: &str) -> Option<PolicyProblem> {
+    use saphyr_parser::{Event, Parser as Events};
+    let at = |line: Option<usize>, message: &str| {
+        Some(PolicyProblem {
+            line,
+            path: "(file)".into(),
+            message: message.into(),
+        })
+    };
+    if text.len() as u64 > MAX_POLICY_BYTES {
+        return at(
+            None,
+            "a policy is at most 1 MiB; this is not a policy (check `--policy`)",
+        );
+    }
+    let mut depth = 0usize;
+    let mut documents = 0usize;
+    for event in Events::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(e) => e,
+            // Syntax errors are reported by the deserializer, with its wording.
+            Err(_) => return None,
+        };
+        let line = Some(span.start.line());
+        match event {
+            Event::Alias(_) => {
+                return at(
+                    line,
+                    "YAML aliases (`*name`) are not allowed in a policy; write the value out",
+                );
+            }
+            Event::Scalar(_, _, anchor, _) if anchor > 0 => {
+                return at(
+                    line,
+                    "YAML anchors (`&name`) are not allowed in a policy; write the value out",
+                );
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if anchor > 0 {
+                    return at(
+                        line,
+                        "YAML anchors (`&name`) are not allowed in a policy; write the value out",
+                    );
+                }
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return at(
+                        line,
+                        "the policy is nested too deeply; a policy needs a handful of levels",
+                    );
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return at(line, "a policy file holds one YAML document (one `---`)");
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Why a column name cannot be used (control characters are never printed, so a name holding
+/// one is refused here rather than shown).
+pub fn bad_name(name: &str) -> Option<&'static str> {
+    if name.chars().any(char::is_control) {
+        Some("holds a line break or another control character")
+    } else if name.len() > MAX_NAME_BYTES {
+        Some("is longer than 256 bytes")
+    } else {
+        None
     }
 }
 
@@ -209,7 +337,12 @@ impl Parser {
         let derive = self.derive(root.get("derive"));
         let k_anonymity = root.get("k_anonymity").and_then(|v| self.k_anonymity(v));
 
-        let policy = Policy {
+        let column_index = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        let mut policy = Policy {
             version,
             name,
             description,
@@ -222,7 +355,9 @@ impl Parser {
             k_anonymity,
             path: file.to_path_buf(),
             sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            column_index,
         };
+        self.type_rules(&mut policy);
         self.cross_check(&policy);
         Some(policy)
     }
@@ -295,6 +430,13 @@ impl Parser {
                 self.problem("columns", "a column name must be text");
                 continue;
             };
+            if let Some(why) = bad_name(&name) {
+                self.problem(
+                    "columns",
+                    format!("column {} of `columns` has a name that {why}", out.len() + 1),
+                );
+                continue;
+            }
             let path = format!("columns.{name}");
             if let Some(c) = self.column(&name, v, &path) {
                 out.push(c);
@@ -636,6 +778,7 @@ impl Parser {
                     label,
                     column,
                     condition: c,
+                    value_type: ValueType::String,
                 });
             }
         }
@@ -747,6 +890,63 @@ impl Parser {
             on_violation,
             max_suppression,
         })
+    }
+
+    /// A rule over a typed column compares canonical values: its texts are canonicalized here
+    /// (`equals: "TRUE"` on a boolean is `true`), and a text that is not a value of the type is
+    /// a problem. Such a column must reject (or fail on) a value it cannot read: with
+    /// `on_invalid: null`, an unreadable marker would let its row through the rule.
+    fn type_rules(&mut self, p: &mut Policy) {
+        let reference = p.reference_date;
+        for r in &mut p.rules {
+            let Some(c) = p.column_index.get(&r.column).map(|i| &p.columns[*i]) else {
+                continue;
+            };
+            if c.value_type == ValueType::String {
+                continue;
+            }
+            r.value_type = c.value_type;
+            let canon = |t: &str| {
+                crate::transform::canonical::canonical_value(
+                    c.value_type,
+                    t,
+                    reference,
+                    c.allow_interim,
+                )
+            };
+            let texts: Vec<&mut String> = match &mut r.condition {
+                Condition::Equals(t) => vec![t],
+                Condition::In(list) => list.iter_mut().collect(),
+                Condition::IsNull(_) => Vec::new(),
+            };
+            let mut bad = 0;
+            for t in texts {
+                match canon(t) {
+                    Ok(v) => *t = v,
+                    Err(_) => bad += 1,
+                }
+            }
+            if bad > 0 {
+                self.problem(
+                    "rows.drop_when",
+                    format!(
+                        "rule `{}`: {bad} of its values {} not a `{}` value, so the rule could never match them",
+                        r.label,
+                        if bad == 1 { "is" } else { "are" },
+                        c.value_type.name()
+                    ),
+                );
+            }
+            if c.on_invalid == OnInvalid::Null {
+                self.problem(
+                    &format!("columns.{}.on_invalid", c.name),
+                    format!(
+                        "column `{}` is read by rule `{}`: a value the rule cannot read must not become null and let its row through; use `reject` (the default) or `fail`",
+                        c.name, r.label
+                    ),
+                );
+            }
+        }
     }
 
     /// Checks that need the whole policy.

@@ -18,6 +18,18 @@ pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A CSV field that is safe to open in a spreadsheet: as [`csv_field`], and a field that
+/// begins with `=`, `+`, `-`, `@`, a tab or a CR is prefixed with `'` so no spreadsheet runs it
+/// as a formula (OWASP, "CSV injection"). For reports minex writes about a run (the rejects
+/// report), not for values handed back to their owner.
+pub fn csv_safe_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_field(&format!("'{s}")).into_owned().into()
+    } else {
+        csv_field(s)
+    }
+}
+
 /// RFC 3339 UTC timestamp for a `SystemTime`, without external crates.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     let secs = t
@@ -41,6 +53,19 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_fields_are_neutralized() {
+        assert_eq!(csv_safe_field("=1+1"), "'=1+1");
+        assert_eq!(csv_safe_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe_field("-2"), "'-2");
+        assert_eq!(csv_safe_field("+46"), "'+46");
+        assert_eq!(csv_safe_field("\tx"), "'\tx");
+        assert_eq!(csv_safe_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_safe_field("=a,b"), "\"'=a,b\"");
+        assert_eq!(csv_safe_field("plain"), "plain");
+        assert_eq!(csv_safe_field("a,b"), "\"a,b\"");
+    }
 
     #[test]
     fn timestamps() {

@@ -61,8 +61,16 @@ pub fn canonicalize_with(
         allow_interim: spec.allow_interim,
     };
     if spec.value_type == ValueType::Personnummer && array.data_type().is_integer() {
-        let ints = cast(array, &DataType::Int64)
-            .map_err(|e| Error::internal(format!("integer cast of `{}`: {e}", spec.name)))?;
+        // An unsigned value beyond i64 is no identity number: it becomes -1, which is invalid
+        // (`format`), never a silent null as a plain cast would make it.
+        let ints = match array.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
+            Some(u) => std::sync::Arc::new(
+                u.unary::<_, Int64Type>(|v| i64::try_from(v).unwrap_or(-1)),
+            ) as ArrayRef,
+            None => cast(array, &DataType::Int64).map_err(|e| {
+                Error::internal(format!("integer cast of `{}`: {e}", spec.name))
+            })?,
+        };
         let ints: &Int64Array = ints.as_primitive::<Int64Type>();
         let text = each_value(
             spec,
@@ -311,6 +319,45 @@ fn each_fixed<const W: usize>(
         // Canonical forms are ASCII and every offset moves by 0 or W: this cannot fail.
         Err(e) => unreachable!("canonical array: {e}"),
     }
+}
+
+/// The canonical text of one value of type `value_type`, exactly as [`canonicalize`] renders
+/// it in a column (`" TRUE "` as a boolean is `true`, a 10-digit personnummer its 12 digits).
+/// Row rules on typed columns compare these.
+///
+/// # Errors
+/// The reason the value is invalid for the type.
+pub fn canonical_value(
+    value_type: ValueType,
+    value: &str,
+    reference: Date,
+    allow_interim: bool,
+) -> std::result::Result<String, InvalidReason> {
+    let opts = ParseOptions {
+        reference,
+        allow_interim,
+    };
+    let mut out = String::new();
+    match value_type {
+        ValueType::String => out.push_str(value),
+        ValueType::Integer => out.push_str(&ident::parse_i64(value)?.to_string()),
+        ValueType::Boolean => out.push_str(if ident::parse_bool(value)? {
+            "true"
+        } else {
+            "false"
+        }),
+        ValueType::Date => Date::parse(value)
+            .ok_or(InvalidReason::Date)?
+            .write_iso(&mut out),
+        ValueType::Personnummer => out.push_str(Pnr::parse(value, &opts)?.as_str()),
+        ValueType::Email => ident::email::canonicalize(value, &mut out)?,
+        ValueType::Phone => ident::phone::canonicalize(value, &mut out)?,
+        ValueType::PostalCode => {
+            let code = ident::postal::canonicalize(value)?;
+            out.push_str(std::str::from_utf8(&code).map_err(|_| InvalidReason::Format)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Any input column as `Utf8` text (a no-op for `Utf8`).
