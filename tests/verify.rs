@@ -853,3 +853,296 @@ fn numbers_that_are_not_from_the_input_do_not_fail_the_leak_scan() {
         assert_eq!(ch.check, "manifest.sha256", "{ch:?}");
     }
 }
+
+// ---- issue 10: more spellings, identifiers cut short, interrupted commits -----------------
+
+/// The leak-scan failures of a report, as (column, detail).
+fn leak_failures(v: &Verified) -> Vec<(String, String)> {
+    v.checks
+        .iter()
+        .filter(|ch| ch.check == "leak_scan" && ch.status == "fail")
+        .map(|ch| (ch.column.clone().unwrap_or_default(), ch.detail.clone()))
+        .collect()
+}
+
+#[test]
+fn identity_numbers_with_other_separators_or_glued_to_letters_fail_the_leak_scan() {
+    let c = Clean::schema("school-supplier.yaml", ROWS);
+    let pnr = input_pnr(&c.input);
+    let spelled = [
+        format!("{}_{}", &pnr[..8], &pnr[8..]),
+        format!("{}:{}", &pnr[2..8], &pnr[8..]),
+        format!("ID{pnr}"),
+        format!("pnr{pnr}x"),
+        format!("id{}", &pnr[2..]),
+    ];
+    for (s, value) in spelled.iter().enumerate() {
+        // A kept column and a tokenized one.
+        for column in ["city", "guardian_personnummer"] {
+            let extract = c.copy(&format!("sep{s}-{column}"));
+            plant(&extract, column, 5 + s, value);
+            let v = c.verify(&c.policy, &extract);
+            v.failed()
+                .fails("leak_scan", Some(column))
+                .never_shows(value)
+                .never_shows(&pnr)
+                .never_shows(&pnr[2..]);
+            let l = leak_failures(&v);
+            assert_eq!(l.len(), 1, "{l:?}");
+            assert!(
+                l[0].1.starts_with("1 cells hold an identity number"),
+                "{l:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn phones_in_international_spellings_fail_the_leak_scan() {
+    let c = Clean::schema("school-supplier.yaml", ROWS);
+    // A mobile number of the register (the school-supplier policy drops `phone`).
+    let phone = csv_column(&c.input, "phone")
+        .into_iter()
+        .find(|p| p.starts_with("07"))
+        .unwrap();
+    let mut e164 = String::new();
+    minex::ident::phone::canonicalize(&phone, &mut e164).unwrap();
+    let nsn = e164.strip_prefix("+46").unwrap().to_string();
+    assert_eq!(nsn.len(), 9);
+    let spelled = [
+        format!(
+            "+46(0){}-{} {} {}",
+            &nsn[..2],
+            &nsn[2..5],
+            &nsn[5..7],
+            &nsn[7..]
+        ),
+        format!("0046{nsn}"),
+        format!(
+            "0046 {} {} {} {}",
+            &nsn[..2],
+            &nsn[2..5],
+            &nsn[5..7],
+            &nsn[7..]
+        ),
+        format!("+46 (0){nsn}"),
+        format!("tel{e164}"),
+    ];
+    for (s, value) in spelled.iter().enumerate() {
+        let extract = c.copy(&format!("phone{s}"));
+        plant(
+            &extract,
+            "school",
+            7 + s,
+            &format!("Ring {value} efter tre"),
+        );
+        let v = c.verify(&c.policy, &extract);
+        v.failed()
+            .fails("leak_scan", Some("school"))
+            .never_shows(value)
+            .never_shows(&phone)
+            .never_shows(&e164)
+            .never_shows(&nsn);
+        let l = leak_failures(&v);
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert!(l[0].1.contains("phone"), "{l:?}");
+    }
+}
+
+/// 32 lowercase hex characters around `digits` (a token's shape).
+fn hex_token_around(digits: &str) -> String {
+    let mut t = format!("ab{digits}c{}", "0123456789abcdef".repeat(2));
+    t.truncate(32);
+    t
+}
+
+#[test]
+fn tokens_never_raise_a_leak_even_when_their_hex_holds_input_digits() {
+    // A larger run: 2 × 30,000 real tokens, scanned in their own columns.
+    let c = Clean::schema("social-services.yaml", RESEARCH_ROWS);
+    c.verify(&c.policy, &c.extract)
+        .passed()
+        .passes("leak_scan", None);
+
+    // A real token, and tokens made to hold an input identity number and phone, planted in a
+    // kept column: a digit run inside a token is not a number.
+    let pnr = input_pnr(&c.input);
+    let phone = csv_column(&c.input, "phone")
+        .into_iter()
+        .find(|p| p.starts_with("07"))
+        .unwrap();
+    let phone_digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let e = read_parquet(&c.extract);
+    let real = non_null(&e.strings("personnummer")).swap_remove(3);
+    for (i, token) in [
+        real,
+        hex_token_around(&pnr),
+        hex_token_around(&pnr[2..]),
+        hex_token_around(&phone_digits),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(token.len(), 32);
+        let extract = c.copy(&format!("hex{i}"));
+        plant(&extract, "municipality_code", 11, token);
+        let v = c.verify(&c.policy, &extract);
+        v.passes("leak_scan", None);
+        for ch in v.checks.iter().filter(|ch| ch.status == "fail") {
+            assert!(ch.check.starts_with("manifest."), "{ch:?}");
+        }
+    }
+}
+
+/// The school-supplier policy with `edits` applied to its column lines.
+fn school_with(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = schema_text("school-supplier.yaml");
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    write(dir, name, text)
+}
+
+#[test]
+fn identifiers_kept_or_cut_short_are_leaks_in_their_own_column() {
+    let pdir = tempdir();
+    let guardian = "  guardian_personnummer:\n    type: personnummer\n    action: tokenize\n    space: person\n    nullable: true\n";
+    let policy = school_with(
+        pdir.path(),
+        "cut-short.yaml",
+        &[
+            (
+                guardian,
+                "  guardian_personnummer:\n    type: personnummer\n    action: truncate\n    keep: 12\n    nullable: true\n",
+            ),
+            (
+                "  email: drop\n",
+                "  email: { type: email, action: keep }\n",
+            ),
+            // Untyped: detection says these are phones.
+            ("  phone: drop\n", "  phone: keep\n"),
+        ],
+    );
+    let c = Clean::new(policy, ROWS, 4);
+    let v = c.verify(&c.policy, &c.extract);
+    v.failed()
+        .fails("leak_scan", Some("guardian_personnummer"))
+        .fails("leak_scan", Some("email"))
+        .fails("leak_scan", Some("phone"));
+    let l = leak_failures(&v);
+    let detail = |col: &str| {
+        l.iter()
+            .filter(|(c, _)| c == col)
+            .map(|(_, d)| d.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        detail("guardian_personnummer")
+            .iter()
+            .any(|d| d.contains("identity number")),
+        "{l:?}"
+    );
+    assert!(detail("email").iter().any(|d| d.contains("email")), "{l:?}");
+    assert!(detail("phone").iter().any(|d| d.contains("phone")), "{l:?}");
+    // No value of those columns in the report.
+    for col in ["guardian_personnummer", "email", "phone"] {
+        for value in csv_column(&c.input, col)
+            .iter()
+            .filter(|v| !v.is_empty())
+            .take(200)
+        {
+            v.never_shows(value);
+        }
+    }
+    // The structural checks still pass: only the leak scan fails.
+    for ch in v.checks.iter().filter(|ch| ch.status == "fail") {
+        assert_eq!(ch.check, "leak_scan", "{ch:?}");
+    }
+}
+
+#[test]
+fn identifiers_cut_to_a_harmless_prefix_and_untyped_kept_text_pass() {
+    let pdir = tempdir();
+    let guardian = "  guardian_personnummer:\n    type: personnummer\n    action: tokenize\n    space: person\n    nullable: true\n";
+    let policy = school_with(
+        pdir.path(),
+        "cut-harmless.yaml",
+        &[
+            (
+                guardian,
+                "  guardian_personnummer:\n    type: personnummer\n    action: truncate\n    keep: 4\n    nullable: true\n",
+            ),
+            (
+                "  phone: drop\n",
+                "  phone: { type: phone, action: replace, with: hidden }\n",
+            ),
+        ],
+    );
+    let c = Clean::new(policy, ROWS, 4);
+    let v = c.verify(&c.policy, &c.extract);
+    v.passed().passes("leak_scan", None);
+    let ch = v.checks.iter().find(|ch| ch.check == "leak_scan").unwrap();
+    assert!(
+        ch.detail.contains("identifiers kept or cut short"),
+        "{ch:?}"
+    );
+}
+
+#[test]
+fn extract_without_its_manifest_is_an_interrupted_commit() {
+    let c = Clean::schema("school-supplier.yaml", ROWS);
+    let extract = c.copy("uncommitted");
+    std::fs::remove_file(c.manifest(&extract)).unwrap();
+    let v = c.verify(&c.policy, &extract);
+    v.failed().fails("manifest", None);
+    let ch = v.checks.iter().find(|ch| ch.check == "manifest").unwrap();
+    assert!(
+        ch.detail.starts_with(
+            "no manifest: the run that wrote this extract did not finish its commit, or the manifest was removed"
+        ),
+        "{ch:?}"
+    );
+    assert!(v.human.stderr.contains("did not finish its commit"));
+    // A garbled manifest is reported as such, not as a missing one.
+    let extract = c.copy("garbled2");
+    std::fs::write(c.manifest(&extract), b"{\"not\": \"a manifest\"}").unwrap();
+    let v = c.verify(&c.policy, &extract);
+    v.failed().fails("manifest", None);
+    let ch = v.checks.iter().find(|ch| ch.check == "manifest").unwrap();
+    assert!(
+        ch.detail.contains("not a readable minex manifest"),
+        "{ch:?}"
+    );
+}
+
+#[test]
+fn manifest_of_another_run_is_an_interrupted_commit() {
+    let c = Clean::schema("school-supplier.yaml", ROWS);
+    // A second run of the same policy on the same input: the same rows, another run id.
+    let second = c.dir.path().join("second").join("extract.parquet");
+    std::fs::create_dir_all(second.parent().unwrap()).unwrap();
+    minex_run(&c.policy, &[&c.input], &second, &c.key, &[]).expect_code(0);
+    // The first run's extract beside the second run's manifest (the second run renamed
+    // its manifest, but not its extract, into place).
+    let extract = c.copy("mixed");
+    std::fs::copy(c.manifest(&second), c.manifest(&extract)).unwrap();
+    let v = c.verify(&c.policy, &extract);
+    v.failed().fails("manifest.run_id", None);
+    let ch = v
+        .checks
+        .iter()
+        .find(|ch| ch.check == "manifest.run_id")
+        .unwrap();
+    assert!(
+        ch.detail.starts_with(
+            "the manifest belongs to another run: an interrupted commit or files from different runs"
+        ),
+        "{ch:?}"
+    );
+    // Neither run id is printed.
+    for m in [c.manifest(&c.extract), c.manifest(&second)] {
+        let id = read_json(&m)["run_id"].as_str().unwrap().to_string();
+        v.never_shows(&id);
+    }
+}
