@@ -263,8 +263,10 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
     let policy = crate::policy::from_file(&cfg.policy)?;
     let mut report = VerifyReport::default();
     let file = File::open(&cfg.extract).map_err(|e| Error::io(&cfg.extract, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
-        Error::malformed(Location::file(&cfg.extract), "not a readable Parquet file")
+    let builder = crate::io::guard(&cfg.extract, || {
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
+            Error::malformed(Location::file(&cfg.extract), "not a readable Parquet file")
+        })
     })?;
     let meta: HashMap<String, String> = builder
         .metadata()
@@ -352,11 +354,13 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
     let mut leaks: BTreeMap<(String, Kind), Leak> = BTreeMap::new();
     let mut scratch = Scratch::default();
     let mut token_samples: HashMap<String, Vec<String>> = HashMap::new();
-    let reader = builder
-        .build()
-        .map_err(|_| Error::malformed(Location::file(&cfg.extract), "cannot read the extract"))?;
+    let mut reader = crate::io::guard(&cfg.extract, || {
+        builder.build().map_err(|_| {
+            Error::malformed(Location::file(&cfg.extract), "cannot read the extract")
+        })
+    })?;
     let mut free_text: HashMap<String, bool> = HashMap::new();
-    for batch in reader {
+    while let Some(batch) = crate::io::guard(&cfg.extract, || Ok(reader.next()))? {
         let batch: RecordBatch = batch.map_err(|_| {
             Error::malformed(Location::file(&cfg.extract), "cannot decode the extract")
         })?;

@@ -254,6 +254,11 @@ fn init_run_verify(dir: tempfile::TempDir, input: PathBuf) -> Scaffolded {
     let policy = minex::policy::from_str(&text, &policy_path).unwrap();
     assert_eq!(policy.domain, minex::init::PLACEHOLDER_DOMAIN);
     assert_eq!(policy.reference_date, Date::new(2026, 1, 1).unwrap());
+    // `check` and `run` refuse the placeholder (issue 10): the steward sets the domain.
+    let placeholder = format!("domain: {}", minex::init::PLACEHOLDER_DOMAIN);
+    assert!(text.contains(&placeholder), "{text}");
+    let text = text.replace(&placeholder, "domain: test-recipient");
+    std::fs::write(&policy_path, &text).unwrap();
 
     let check = minex([
         "check".as_ref(),

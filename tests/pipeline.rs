@@ -118,8 +118,11 @@ fn same_key_domain_and_value_give_the_same_extract_whatever_the_batches_and_thre
     assert!(tokens.iter().all(|t| is_token(t)));
     let first_bytes = std::fs::read(&outs[0]).unwrap();
     let first_id = first.metadata["minex.run_id"].clone();
+    let first_arrow = first.metadata["ARROW:schema"].clone();
     let mut first_meta = first.metadata.clone();
     first_meta.remove("minex.run_id");
+    // The Arrow schema stored in the file carries the `minex.*` pairs too (run id included).
+    first_meta.remove("ARROW:schema");
     let first_manifest = read_json(&manifest_path(&outs[0]));
     assert_eq!(first_manifest["run_id"].as_str().unwrap(), first_id);
 
@@ -133,9 +136,16 @@ fn same_key_domain_and_value_give_the_same_extract_whatever_the_batches_and_thre
         assert_ne!(id, first_id, "run {name}: run ids must be fresh");
         let mut meta = other.metadata.clone();
         meta.remove("minex.run_id");
+        let arrow = meta.remove("ARROW:schema").unwrap();
         assert_eq!(meta, first_meta, "run {name}");
-        // And so do the bytes: with the run id swapped, the files are identical.
+        // And so do the bytes: with the run id swapped (in the footer and in the stored Arrow
+        // schema), the files are identical.
         let mut bytes = std::fs::read(out).unwrap();
+        assert_eq!(
+            replace_bytes(&mut bytes, arrow.as_bytes(), first_arrow.as_bytes()),
+            1,
+            "run {name}: the stored Arrow schema should appear once"
+        );
         assert_eq!(
             replace_bytes(&mut bytes, id.as_bytes(), first_id.as_bytes()),
             1,
@@ -195,6 +205,12 @@ fn a_multi_buffer_input_gives_the_same_bytes_whatever_the_threads_and_batches() 
         let mut bytes = std::fs::read(&out).unwrap();
         assert_eq!(
             replace_bytes(&mut bytes, run_id.as_bytes(), &[b'0'; 32][..run_id.len()]),
+            1
+        );
+        // The stored Arrow schema holds the run id too, base64-encoded: blank it.
+        let arrow = read_parquet(&out).metadata["ARROW:schema"].clone();
+        assert_eq!(
+            replace_bytes(&mut bytes, arrow.as_bytes(), &vec![b'0'; arrow.len()]),
             1
         );
         files.push((name, bytes));
