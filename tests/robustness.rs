@@ -494,3 +494,73 @@ fn a_file_size_limit_is_an_io_error_and_leaves_nothing() {
     );
     setup.assert_input_unchanged();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Path collisions (needs `check_no_collision` wired into `minex run` and `verify --report`)
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `minex ARGS` and checks: exit 2, the message names the path, and every file in
+/// `kept` has the SHA-256 it had before.
+#[track_caller]
+fn refused(args: &[&std::ffi::OsStr], kept: &[&Path], names: &str) {
+    let before: Vec<String> = kept.iter().map(|p| sha256_file(p).0).collect();
+    let o = minex(args);
+    o.expect_code(2);
+    assert!(o.stderr.contains(names), "{}", o.stderr);
+    assert!(!has_hex_run(&o.stderr, 32), "{}", o.stderr);
+    let after: Vec<String> = kept.iter().map(|p| sha256_file(p).0).collect();
+    assert_eq!(before, after, "a file read by the command changed");
+}
+
+#[test]
+fn outputs_that_are_inputs_are_refused_before_anything_is_written() {
+    let dir = tempdir();
+    let d = dir.path();
+    let input = register(d, "register.csv", 200, 3);
+    let key = write_key_file(d);
+    std::fs::create_dir(d.join("sub")).unwrap();
+    // The policy saved under the name the manifest would take.
+    let policy = write(d, "x.manifest.json", schema_text("school-supplier.yaml"));
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let run = |out: &Path, extra: &[&Path]| {
+        let mut v = vec![
+            "run".into(),
+            "--policy".into(),
+            os(&policy),
+            "--input".into(),
+            os(&input),
+            "--key-file".into(),
+            os(&key),
+            "--out".into(),
+            os(out),
+        ];
+        if let Some(r) = extra.first() {
+            v.push("--report".into());
+            v.push(os(r));
+        }
+        v
+    };
+    let kept = [input.as_path(), policy.as_path(), key.as_path()];
+
+    // The manifest of `--out x.parquet` would replace the policy.
+    let args = run(&d.join("x.parquet"), &[]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    refused(&refs, &kept, "x.manifest.json");
+    // `--report` over the input, spelled through `sub/..`.
+    let args = run(&d.join("y.parquet"), &[&d.join("sub/../register.csv")]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    refused(&refs, &kept, "register.csv");
+    // `--report` over the key file.
+    let args = run(&d.join("y.parquet"), &[&key]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    refused(&refs, &kept, "test.key");
+    // `--report` on the extract's own manifest: two outputs the same file.
+    let args = run(&d.join("y.parquet"), &[&d.join("./y.manifest.json")]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    refused(&refs, &kept, "y.manifest.json");
+    assert_eq!(
+        list_dir(d),
+        ["register.csv", "sub", "test.key", "x.manifest.json"],
+        "nothing may have been written"
+    );
+}
