@@ -64,7 +64,6 @@ const MIN_VALUES_PER_DISTINCT: usize = 5;
 /// The scaffold coarsens quasi-identifiers until the sample's suppression is at most this.
 const TARGET_SUPPRESSION: f64 = MAX_SUPPRESSION / 2.0;
 
-
 const PNR_WORDS: &[&str] = &[
     "personnummer",
     "personnr",

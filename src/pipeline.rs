@@ -206,13 +206,17 @@ fn run_inner(cfg: &RunConfig) -> Result<RunSummary> {
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let paths = OutputPaths::from_out(&cfg.out)?;
-    for input in &cfg.inputs {
-        if same_file(input, &paths.parquet) {
-            return Err(Error::usage(format!(
-                "`--out` `{}` is also an input",
-                paths.parquet.display()
-            )));
+    {
+        // Nothing the run writes or removes may be one of the files it reads (issue 10).
+        let mut reads: Vec<&Path> = cfg.inputs.iter().map(PathBuf::as_path).collect();
+        reads.push(&cfg.policy);
+        if let KeySource::Load(Some(key_file)) = &cfg.key {
+            reads.push(key_file);
         }
+        crate::io::paths::check_no_collision(
+            &reads,
+            &[&paths.parquet, &paths.rejects, &paths.manifest],
+        )?;
     }
     let (plan, inputs, ring) = prepare(&cfg.policy, &cfg.inputs, &cfg.read, Some(&cfg.key))?;
     tracing::info!(
@@ -314,7 +318,7 @@ fn write_run(
     let hasher = digest_parquet_inputs(inputs);
     let run_id = new_run_id()?;
     let key_ids = engine.key_ids.clone();
-    let metadata = vec![
+    let metadata = [
         ("minex.version", env!("CARGO_PKG_VERSION").to_string()),
         ("minex.policy_sha256", plan.policy.sha256.clone()),
         ("minex.domain", plan.policy.domain.clone()),
@@ -326,12 +330,14 @@ fn write_run(
     ];
     // The same key-value pairs go into the file's footer and into the Arrow schema stored in
     // it, where pyarrow, Polars and DuckDB users find them (`schema.metadata`).
-    let schema = Arc::new(engine.schema.as_ref().clone().with_metadata(
-        metadata
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect(),
-    ));
+    let schema = Arc::new(
+        engine.schema.as_ref().clone().with_metadata(
+            metadata
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+        ),
+    );
     let staged_parquet = Staged::new(&paths.parquet)?;
     let staged_rejects = Staged::new(&paths.rejects)?;
     let mut props = WriterProperties::builder();
@@ -741,13 +747,6 @@ impl Progress {
     fn stop(self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.thread.join();
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }
 
@@ -1373,10 +1372,13 @@ struct ClassCounts {
     digests: Vec<Option<(String, u64)>>,
 }
 
+/// Per input, its SHA-256 (hex) and size, where known.
+type Digests = Vec<Option<(String, u64)>>;
+/// A thread digesting inputs.
+type DigestThread = std::thread::JoinHandle<Result<Digests>>;
+
 /// Digests the Parquet inputs on another thread (CSV inputs are digested as they are read).
-fn digest_parquet_inputs(
-    inputs: &[Input],
-) -> std::thread::JoinHandle<Result<Vec<Option<(String, u64)>>>> {
+fn digest_parquet_inputs(inputs: &[Input]) -> DigestThread {
     let to_hash: Vec<Option<PathBuf>> = inputs
         .iter()
         .map(|i| (i.format == crate::io::InputFormat::Parquet).then(|| i.path.clone()))
@@ -1390,10 +1392,7 @@ fn digest_parquet_inputs(
 }
 
 /// Fills the digests a pass streamed (CSV) with the ones `hasher` made (Parquet).
-fn merge_digests(
-    streamed: &mut Vec<Option<(String, u64)>>,
-    hasher: std::thread::JoinHandle<Result<Vec<Option<(String, u64)>>>>,
-) -> Result<()> {
+fn merge_digests(streamed: &mut Vec<Option<(String, u64)>>, hasher: DigestThread) -> Result<()> {
     let hashed = hasher
         .join()
         .map_err(|_| Error::internal("the input digest thread panicked"))??;

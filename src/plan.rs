@@ -229,9 +229,7 @@ impl Plan {
         let rule_columns = policy
             .rules
             .iter()
-            .map(|r| {
-                (r.value_type != ValueType::String).then(|| column_index[r.column.as_str()])
-            })
+            .map(|r| (r.value_type != ValueType::String).then(|| column_index[r.column.as_str()]))
             .collect();
 
         let mut outputs = Vec::new();

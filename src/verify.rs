@@ -355,9 +355,9 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
     let mut scratch = Scratch::default();
     let mut token_samples: HashMap<String, Vec<String>> = HashMap::new();
     let mut reader = crate::io::guard(&cfg.extract, || {
-        builder.build().map_err(|_| {
-            Error::malformed(Location::file(&cfg.extract), "cannot read the extract")
-        })
+        builder
+            .build()
+            .map_err(|_| Error::malformed(Location::file(&cfg.extract), "cannot read the extract"))
     })?;
     let mut free_text: HashMap<String, bool> = HashMap::new();
     while let Some(batch) = crate::io::guard(&cfg.extract, || Ok(reader.next()))? {
@@ -1469,6 +1469,7 @@ fn confirm_leaks<K: Ord>(
     inputs: &[PathBuf],
     read: &ReadOptions,
 ) -> Result<usize> {
+    #[allow(clippy::type_complexity)]
     let mut wanted: HashMap<u64, Vec<(Box<[u8]>, bool)>> = HashMap::new();
     for l in leaks.values().filter(|l| !l.confirmed) {
         for (fp, b) in &l.samples {

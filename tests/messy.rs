@@ -55,8 +55,16 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 #[track_caller]
 fn assert_no_value(out: &Output, dirs: &[&Path], planted: &[&str]) {
     for v in planted {
-        assert!(!out.stdout.contains(v), "stdout shows a value:\n{}", out.stdout);
-        assert!(!out.stderr.contains(v), "stderr shows a value:\n{}", out.stderr);
+        assert!(
+            !out.stdout.contains(v),
+            "stdout shows a value:\n{}",
+            out.stdout
+        );
+        assert!(
+            !out.stderr.contains(v),
+            "stderr shows a value:\n{}",
+            out.stderr
+        );
         for d in dirs {
             for (name, bytes) in all_bytes(d) {
                 assert!(!contains(&bytes, v), "{name} holds a planted value");
@@ -65,7 +73,7 @@ fn assert_no_value(out: &Output, dirs: &[&Path], planted: &[&str]) {
     }
 }
 
-/// 1. Protected identity is fail-closed: every spelling of true drops its row, and a marker
+/// Point 1: Protected identity is fail-closed: every spelling of true drops its row, and a marker
 /// that is neither true nor false rejects its row.
 #[test]
 fn issue10_every_spelling_of_true_drops_the_protected_row() {
@@ -125,10 +133,16 @@ fn issue10_every_spelling_of_true_drops_the_protected_row() {
     let m = read_json(&out_dir.join("x.manifest.json"));
     assert_eq!(m["rows"]["filtered"], trues.len() as u64);
     assert_eq!(m["rows"]["rejected"], unreadable.len() as u64);
-    assert_eq!(m["rows"]["rejected_by_reason"]["boolean"], unreadable.len() as u64);
+    assert_eq!(
+        m["rows"]["rejected_by_reason"]["boolean"],
+        unreadable.len() as u64
+    );
     let rejects = std::fs::read_to_string(out_dir.join("x.rejects.csv")).unwrap();
     assert_eq!(
-        rejects.lines().filter(|l| l.contains("protected_identity,boolean")).count(),
+        rejects
+            .lines()
+            .filter(|l| l.contains("protected_identity,boolean"))
+            .count(),
         unreadable.len(),
         "{rejects}"
     );
@@ -138,7 +152,7 @@ fn issue10_every_spelling_of_true_drops_the_protected_row() {
     }
 }
 
-/// 1. A marker column whose `on_invalid` would null an unreadable value is a policy error; a
+/// Point 1: A marker column whose `on_invalid` would null an unreadable value is a policy error; a
 /// rule value that is no boolean is one too.
 #[test]
 fn issue10_a_typed_rule_column_cannot_null_what_it_cannot_read() {
@@ -171,10 +185,14 @@ fn issue10_a_typed_rule_column_cannot_null_what_it_cannot_read() {
     );
     let out = minex(["check", "--policy", bad_rule.to_str().unwrap()]);
     out.expect_code(3);
-    assert!(out.stderr.contains("not a `boolean` value"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not a `boolean` value"),
+        "{}",
+        out.stderr
+    );
 }
 
-/// 1. The linter flags a rule that compares a marker as text; `--strict` makes it an error.
+/// Point 1: The linter flags a rule that compares a marker as text; `--strict` makes it an error.
 #[test]
 fn issue10_untyped_marker_rule_is_a_lint_error_under_strict() {
     let dir = tempdir();
@@ -185,14 +203,22 @@ fn issue10_untyped_marker_rule_is_a_lint_error_under_strict() {
     let strict = minex(["check", "--strict", "--policy", policy.to_str().unwrap()]);
     strict.expect_code(8);
     // The shipped policies type their markers and lint clean of it.
-    for name in ["school-supplier.yaml", "social-services.yaml", "research.yaml"] {
+    for name in [
+        "school-supplier.yaml",
+        "social-services.yaml",
+        "research.yaml",
+    ] {
         let out = minex(["check", "--policy", schema(name).to_str().unwrap()]);
         out.expect_code(0);
-        assert!(!out.stderr.contains("untyped-rule-column"), "{name}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("untyped-rule-column"),
+            "{name}: {}",
+            out.stderr
+        );
     }
 }
 
-/// 1. `init` types the marker column it finds and writes the rule over canonical booleans.
+/// Point 1: `init` types the marker column it finds and writes the rule over canonical booleans.
 #[test]
 fn issue10_init_types_the_marker() {
     let dir = tempdir();
@@ -221,7 +247,7 @@ fn issue10_init_types_the_marker() {
     }
 }
 
-/// 2. A register without its header row: every command stops with exit 4, naming the column's
+/// Point 2: A register without its header row: every command stops with exit 4, naming the column's
 /// position and never its text, and writes nothing.
 #[test]
 fn issue10_missing_header_row_is_refused_by_position() {
@@ -267,12 +293,17 @@ fn issue10_missing_header_row_is_refused_by_position() {
     for out in &runs {
         out.expect_code(4);
         assert!(
-            out.stderr.contains("column 1 looks like an identity number"),
+            out.stderr
+                .contains("column 1 looks like an identity number"),
             "{}",
             out.stderr
         );
         assert!(out.stderr.contains("header row missing"), "{}", out.stderr);
-        assert!(out.stderr.contains("column 2 looks like an email"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("column 2 looks like an email"),
+            "{}",
+            out.stderr
+        );
         assert_no_value(out, &[], &planted);
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
@@ -280,7 +311,7 @@ fn issue10_missing_header_row_is_refused_by_position() {
     assert_eq!(sha256_file(&input), input_sha);
 }
 
-/// 2. Header names with a line break, a control character or 300 bytes are refused by
+/// Point 2: Header names with a line break, a control character or 300 bytes are refused by
 /// position; the terminal never gets the raw control character.
 #[test]
 fn issue10_control_characters_and_long_names_in_the_header() {
@@ -305,12 +336,15 @@ fn issue10_control_characters_and_long_names_in_the_header() {
             "{name}: {}",
             out.stderr
         );
-        assert!(!out.stderr.contains('\u{1b}'), "{name}: raw control character");
+        assert!(
+            !out.stderr.contains('\u{1b}'),
+            "{name}: raw control character"
+        );
         assert!(!out.stderr.contains(&long));
     }
 }
 
-/// 2. A Parquet input's field names are checked as a CSV header is.
+/// Point 2: A Parquet input's field names are checked as a CSV header is.
 #[test]
 fn issue10_parquet_field_named_like_a_value() {
     let dir = tempdir();
@@ -339,7 +373,12 @@ fn issue10_parquet_field_named_like_a_value() {
         path.to_str().unwrap(),
     ]);
     out.expect_code(4);
-    assert!(out.stderr.contains("column 1 looks like an identity number"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("column 1 looks like an identity number"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains(&pnr));
 }
 
@@ -347,7 +386,7 @@ fn schema_path(name: &str) -> PathBuf {
     util::schema(name)
 }
 
-/// 3. A personnummer truncated to its birth date still identifies: a warning, an error under
+/// Point 3: A personnummer truncated to its birth date still identifies: a warning, an error under
 /// `--strict`.
 #[test]
 fn issue10_truncated_identifiers_are_linted() {
@@ -373,7 +412,7 @@ fn issue10_truncated_identifiers_are_linted() {
     minex(["check", "--strict", "--policy", policy.to_str().unwrap()]).expect_code(8);
 }
 
-/// 6. A Parquet input that changes between the two passes of the k-anonymity gate stops the
+/// Point 6: A Parquet input that changes between the two passes of the k-anonymity gate stops the
 /// run (exit 4), and nothing is written.
 #[test]
 fn issue10_parquet_input_changed_between_passes() {
@@ -421,8 +460,15 @@ fn issue10_parquet_input_changed_between_passes() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("changed between the two passes"), "{stderr}");
-    assert!(!out_dir.exists() || list_dir(&out_dir).is_empty(), "{:?}", list_dir(&out_dir));
+    assert!(
+        stderr.contains("changed between the two passes"),
+        "{stderr}"
+    );
+    assert!(
+        !out_dir.exists() || list_dir(&out_dir).is_empty(),
+        "{:?}",
+        list_dir(&out_dir)
+    );
 }
 
 /// Converts a synthetic CSV register to Parquet (every column as text).
@@ -454,7 +500,7 @@ fn write_register_parquet(csv: &Path, parquet: &Path) {
     std::fs::rename(&tmp, parquet).unwrap();
 }
 
-/// 7. Corrupt Parquet (truncated, bytes flipped in the pages): exit 4 naming the file, never a
+/// Point 7: Corrupt Parquet (truncated, bytes flipped in the pages): exit 4 naming the file, never a
 /// panic, never an internal error.
 #[test]
 fn issue10_corrupt_parquet_is_an_input_error() {
@@ -497,15 +543,23 @@ fn issue10_corrupt_parquet_is_an_input_error() {
             out.stderr
         );
         assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
-        assert!(!out.stderr.contains("internal error"), "{name}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("internal error"),
+            "{name}: {}",
+            out.stderr
+        );
         if out.code == 4 {
-            assert!(out.stderr.contains(&format!("{name}.parquet")), "{}", out.stderr);
+            assert!(
+                out.stderr.contains(&format!("{name}.parquet")),
+                "{}",
+                out.stderr
+            );
             assert!(!out_dir.exists() || list_dir(&out_dir).is_empty());
         }
     }
 }
 
-/// 7. An unclosed quote fails at its row once the record passes `--max-record-bytes`, rather
+/// Point 7: An unclosed quote fails at its row once the record passes `--max-record-bytes`, rather
 /// than buffering the rest of the export.
 #[test]
 fn issue10_unclosed_quote_fails_at_its_row() {
@@ -542,7 +596,7 @@ fn issue10_unclosed_quote_fails_at_its_row() {
     assert_no_value(&out, &[], &[pnrs[4].as_str(), pnrs[30].as_str()]);
 }
 
-/// 7. CR-only line ends are refused clearly, never an empty extract with exit 0.
+/// Point 7: CR-only line ends are refused clearly, never an empty extract with exit 0.
 #[test]
 fn issue10_cr_only_line_ends_are_refused() {
     let dir = tempdir();
@@ -561,7 +615,7 @@ fn issue10_cr_only_line_ends_are_refused() {
     assert!(!out_dir.exists() || list_dir(&out_dir).is_empty());
 }
 
-/// 7. `init`'s placeholder domain is refused by `check` and `run`.
+/// Point 7: `init`'s placeholder domain is refused by `check` and `run`.
 #[test]
 fn issue10_placeholder_domain_is_refused() {
     let dir = tempdir();
@@ -584,7 +638,7 @@ fn issue10_placeholder_domain_is_refused() {
     assert!(!out_dir.exists() || list_dir(&out_dir).is_empty());
 }
 
-/// 7. A huge `--threads` is capped, not obeyed: the run succeeds.
+/// Point 7: A huge `--threads` is capped, not obeyed: the run succeeds.
 #[test]
 fn issue10_threads_are_capped() {
     let dir = tempdir();
@@ -601,7 +655,7 @@ fn issue10_threads_are_capped() {
     .expect_code(0);
 }
 
-/// 7. An identity number stored as an unsigned Parquet integer beyond i64 is invalid with a
+/// Point 7: An identity number stored as an unsigned Parquet integer beyond i64 is invalid with a
 /// reason, never a silent null.
 #[test]
 fn issue10_integer_overflow_is_invalid_not_null() {
@@ -628,13 +682,20 @@ fn issue10_integer_overflow_is_invalid_not_null() {
     let policy = marker_policy(dir.path(), "{ type: boolean, action: drop }");
     let key = write_key_file(dir.path());
     let out_dir = dir.path().join("out");
-    minex_run(&policy, &[&path], &out_dir.join("x.parquet"), &key, &["--quiet"]).expect_code(0);
+    minex_run(
+        &policy,
+        &[&path],
+        &out_dir.join("x.parquet"),
+        &key,
+        &["--quiet"],
+    )
+    .expect_code(0);
     let m = read_json(&out_dir.join("x.manifest.json"));
     assert_eq!(m["rows"]["out"], 1);
     assert_eq!(m["rows"]["rejected_by_reason"]["format"], 1);
 }
 
-/// 7. Writing to a closed pipe ends quietly with 141; to a full device, exit 5; never a panic.
+/// Point 7: Writing to a closed pipe ends quietly with 141; to a full device, exit 5; never a panic.
 #[test]
 fn issue10_closed_and_full_stdout() {
     let dir = tempdir();
@@ -652,7 +713,10 @@ fn issue10_closed_and_full_stdout() {
     assert_eq!(out.status.code(), Some(141), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     if Path::new("/dev/full").exists() {
-        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         let out = minex_cmd()
             .args(["init", "--input"])
             .arg(&input)
@@ -665,16 +729,13 @@ fn issue10_closed_and_full_stdout() {
     }
 }
 
-/// 9. The rejects report neutralizes fields that a spreadsheet would run as a formula, and
+/// Point 9: The rejects report neutralizes fields that a spreadsheet would run as a formula, and
 /// every `minex.*` key-value is in the extract's Arrow schema metadata too.
 #[test]
 fn issue10_rejects_are_formula_safe_and_metadata_is_in_the_schema() {
     let dir = tempdir();
     let pnrs = test_pnrs();
-    let csv = format!(
-        "=personnummer,city\n{},Lund\n19850101-2383,Lund\n",
-        pnrs[0]
-    );
+    let csv = format!("=personnummer,city\n{},Lund\n19850101-2383,Lund\n", pnrs[0]);
     let input = write(dir.path(), "r.csv", csv);
     let policy = write(
         dir.path(),
@@ -686,7 +747,14 @@ fn issue10_rejects_are_formula_safe_and_metadata_is_in_the_schema() {
     );
     let key = write_key_file(dir.path());
     let out_dir = dir.path().join("out");
-    minex_run(&policy, &[&input], &out_dir.join("x.parquet"), &key, &["--quiet"]).expect_code(0);
+    minex_run(
+        &policy,
+        &[&input],
+        &out_dir.join("x.parquet"),
+        &key,
+        &["--quiet"],
+    )
+    .expect_code(0);
     let rejects = std::fs::read_to_string(out_dir.join("x.rejects.csv")).unwrap();
     assert!(rejects.contains(",'=personnummer,checksum"), "{rejects}");
     let file = std::fs::File::open(out_dir.join("x.parquet")).unwrap();
@@ -700,17 +768,23 @@ fn issue10_rejects_are_formula_safe_and_metadata_is_in_the_schema() {
         "minex.key_ids",
         "minex.run_id",
     ] {
-        assert!(md.contains_key(k), "{k} missing from the Arrow schema metadata: {md:?}");
+        assert!(
+            md.contains_key(k),
+            "{k} missing from the Arrow schema metadata: {md:?}"
+        );
     }
     assert_eq!(md["minex.domain"], DOMAIN);
 }
 
-/// 11. A policy over 1 MiB, nested too deeply, or using anchors and aliases is refused at once.
+/// Point 11: A policy over 1 MiB, nested too deeply, or using anchors and aliases is refused at once.
 #[test]
 fn issue10_policies_cannot_exhaust_the_machine() {
     let dir = tempdir();
     let head = format!("version: 1\nname: t\ndomain: {DOMAIN}\nreference_date: 2026-01-01\n");
-    let big = format!("{head}description: \"{}\"\ncolumns:\n  a: keep\n", "x".repeat(1 << 20));
+    let big = format!(
+        "{head}description: \"{}\"\ncolumns:\n  a: keep\n",
+        "x".repeat(1 << 20)
+    );
     let deep = format!(
         "{head}columns:\n  a: keep\ndescription: {}1{}\n",
         "[".repeat(200),
@@ -731,7 +805,7 @@ fn issue10_policies_cannot_exhaust_the_machine() {
     }
 }
 
-/// 11. Name lookups are hash maps: a policy and a header of 100,000 columns check quickly (no
+/// Point 11: Name lookups are hash maps: a policy and a header of 100,000 columns check quickly (no
 /// timing is asserted; the benchmark of this is the test's own run time).
 #[test]
 fn issue10_a_hundred_thousand_columns() {

@@ -330,6 +330,16 @@ fn cmd_run(a: &RunArgs) -> anyhow::Result<()> {
     if a.input.inputs.is_empty() {
         return Err(Error::usage("`minex run` needs at least one `--input FILE`").into());
     }
+    {
+        // Nothing the run writes or removes may be one of the files it reads (issue 10).
+        let paths = minex::io::output::OutputPaths::from_out(&a.out)?;
+        let mut reads: Vec<&Path> = a.input.inputs.iter().map(PathBuf::as_path).collect();
+        reads.push(&a.policy);
+        reads.extend(a.key_file.as_deref());
+        let mut writes: Vec<&Path> = vec![&paths.parquet, &paths.rejects, &paths.manifest];
+        writes.extend(a.report.as_deref());
+        minex::io::paths::check_no_collision(&reads, &writes)?;
+    }
     let mut cfg = RunConfig::new(
         &a.policy,
         a.input.inputs.clone(),
@@ -465,6 +475,8 @@ fn cmd_init(a: &InitArgs) -> anyhow::Result<()> {
         return Err(Error::usage("`minex init` needs at least one `--input FILE`").into());
     }
     if let Some(out) = &a.out {
+        let reads: Vec<&Path> = a.input.inputs.iter().map(PathBuf::as_path).collect();
+        minex::io::paths::check_no_collision(&reads, &[out])?;
         minex::init::refuse_overwrite(out, a.force)?;
     }
     let reference_date = match &a.reference_date {
@@ -520,6 +532,11 @@ fn cmd_keygen(a: &KeygenArgs) -> anyhow::Result<()> {
 }
 
 fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
+    if let Some(out) = &a.out {
+        let mut reads: Vec<&Path> = vec![&a.policy, &a.extract];
+        reads.extend(a.key_file.as_deref());
+        minex::io::paths::check_no_collision(&reads, &[out])?;
+    }
     let key = MasterKey::load(a.key_file.as_deref())?;
     let n = match &a.out {
         Some(p) => {
@@ -542,8 +559,7 @@ fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
                 &mut sink,
                 staged.tmp_path(),
             )?;
-            sink.flush()
-                .map_err(|e| Error::io(staged.tmp_path(), e))?;
+            sink.flush().map_err(|e| Error::io(staged.tmp_path(), e))?;
             drop(sink);
             minex::io::output::commit(vec![staged], &[])?;
             n
@@ -581,6 +597,13 @@ fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    if let Some(report) = &a.report {
+        let manifest = minex::io::output::OutputPaths::beside(&a.extract).manifest;
+        let mut reads: Vec<&Path> = a.input.inputs.iter().map(PathBuf::as_path).collect();
+        reads.extend([a.policy.as_path(), a.extract.as_path(), manifest.as_path()]);
+        reads.extend(a.key_file.as_deref());
+        minex::io::paths::check_no_collision(&reads, &[report])?;
+    }
     let cfg = minex::verify::VerifyConfig {
         policy: a.policy.clone(),
         extract: a.extract.clone(),

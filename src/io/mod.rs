@@ -285,7 +285,11 @@ fn read_csv_header(path: &Path, mut file: File, options: &ReadOptions) -> Result
             buf.truncate(start + n);
             eof = n == 0;
         }
-        let bom = if buf.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+        let bom = if buf.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
         let body = &buf[bom..];
         // Quote-aware, as the chunker reads records.
         let line_end = csv::scan(body, options.delimiter, 1).0.map(|(end, _)| end);
@@ -316,9 +320,9 @@ fn read_csv_header(path: &Path, mut file: File, options: &ReadOptions) -> Result
         .has_headers(false)
         .from_reader(line);
     let mut record = ::csv::StringRecord::new();
-    let got = rdr.read_record(&mut record).map_err(|_| {
-        malformed("the header row is not valid CSV (or not UTF-8)".into())
-    })?;
+    let got = rdr
+        .read_record(&mut record)
+        .map_err(|_| malformed("the header row is not valid CSV (or not UTF-8)".into()))?;
     let header: Vec<String> = if got {
         record.iter().map(|h| h.trim().to_string()).collect()
     } else {
@@ -361,7 +365,11 @@ pub fn check_header(path: &Path, header: &[String]) -> Result<()> {
         Location::file(path),
         format!(
             "the header row: {what}. Is the header row missing{}? Names are never printed: fix the file's first row",
-            if many { ", or is this not the register" } else { "" }
+            if many {
+                ", or is this not the register"
+            } else {
+                ""
+            }
         ),
     ))
 }
@@ -386,7 +394,11 @@ fn value_like(name: &str) -> Option<&'static str> {
                 4 => bytes[date..].iter().filter(|b| b.is_ascii_digit()).count() >= 3,
                 5 => {
                     matches!(bytes[date], b'-' | b'+' | b' ')
-                        && bytes[date + 1..].iter().filter(|b| b.is_ascii_digit()).count() >= 3
+                        && bytes[date + 1..]
+                            .iter()
+                            .filter(|b| b.is_ascii_digit())
+                            .count()
+                            >= 3
                 }
                 _ => false,
             }

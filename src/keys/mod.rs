@@ -178,26 +178,29 @@ impl MasterKey {
     /// # Errors
     /// When the file exists or cannot be written.
     pub fn write_new_file(&self, path: &Path) -> Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+        let exists = || {
+            Error::key(format!(
+                "`{}` exists; minex keygen never overwrites a key (losing a key makes every token unreproducible)",
+                path.display()
+            ))
+        };
+        if path.symlink_metadata().is_ok() {
+            return Err(exists());
         }
-        let mut file = options.open(path).map_err(|e| {
+        // Staged (mode 0600) and linked into place only when whole: a killed keygen leaves no
+        // half-written key, and the hard link fails rather than replace a key made meanwhile.
+        let staged = crate::io::output::Staged::new(path)?;
+        let mut file = staged.file()?;
+        file.write_all(self.to_hex().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(staged.tmp_path(), e))?;
+        std::fs::hard_link(staged.tmp_path(), path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::key(format!(
-                    "`{}` exists; minex keygen never overwrites a key (losing a key makes every token unreproducible)",
-                    path.display()
-                ))
+                exists()
             } else {
                 Error::io(path, e)
             }
-        })?;
-        file.write_all(self.to_hex().as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(path, e))
+        })
     }
 }
 

@@ -91,14 +91,14 @@ const FREE_TEXT_WORDS: &[&str] = &[
     "message",
     "meddelande",
 ];
-const PROTECTED_WORDS: &[&str] = &[
-    "protected",
-    "skydd",
-    "skyddad",
-    "sekretess",
-    "confidential",
+const PROTECTED_WORDS: &[&str] = &["protected", "skydd", "skyddad", "sekretess", "confidential"];
+const PNR_WORDS: &[&str] = &[
+    "personnummer",
+    "personnr",
+    "pnr",
+    "ssn",
+    "samordningsnummer",
 ];
-const PNR_WORDS: &[&str] = &["personnummer", "personnr", "pnr", "ssn", "samordningsnummer"];
 const PHONE_WORDS: &[&str] = &["phone", "telefon", "mobil", "mobile"];
 const EMAIL_WORDS: &[&str] = &["email", "e_post", "epost", "mail"];
 const BIRTH_WORDS: &[&str] = &["birth", "dob", "fodelse", "födelse", "fodd", "född"];

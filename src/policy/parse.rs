@@ -433,7 +433,10 @@ impl Parser {
             if let Some(why) = bad_name(&name) {
                 self.problem(
                     "columns",
-                    format!("column {} of `columns` has a name that {why}", out.len() + 1),
+                    format!(
+                        "column {} of `columns` has a name that {why}",
+                        out.len() + 1
+                    ),
                 );
                 continue;
             }

@@ -64,12 +64,12 @@ pub fn canonicalize_with(
         // An unsigned value beyond i64 is no identity number: it becomes -1, which is invalid
         // (`format`), never a silent null as a plain cast would make it.
         let ints = match array.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
-            Some(u) => std::sync::Arc::new(
-                u.unary::<_, Int64Type>(|v| i64::try_from(v).unwrap_or(-1)),
-            ) as ArrayRef,
-            None => cast(array, &DataType::Int64).map_err(|e| {
-                Error::internal(format!("integer cast of `{}`: {e}", spec.name))
-            })?,
+            Some(u) => {
+                std::sync::Arc::new(u.unary::<_, Int64Type>(|v| i64::try_from(v).unwrap_or(-1)))
+                    as ArrayRef
+            }
+            None => cast(array, &DataType::Int64)
+                .map_err(|e| Error::internal(format!("integer cast of `{}`: {e}", spec.name)))?,
         };
         let ints: &Int64Array = ints.as_primitive::<Int64Type>();
         let text = each_value(
