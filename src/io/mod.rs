@@ -133,12 +133,13 @@ impl Input {
             }
             InputFormat::Parquet => {
                 let builder = guard(path, || {
-                    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
-                        Error::malformed(
-                            Location::file(path),
-                            "not a readable Parquet file (footer or schema cannot be decoded)",
-                        )
-                    })
+                    ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options())
+                        .map_err(|_| {
+                            Error::malformed(
+                                Location::file(path),
+                                "not a readable Parquet file (footer or schema cannot be decoded)",
+                            )
+                        })
                 })?;
                 let schema = builder.schema().clone();
                 let header: Vec<String> =
@@ -210,9 +211,11 @@ impl Input {
                 }))
             }
             InputFormat::Parquet => Inner::Parquet(guard(&self.path, || {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
-                    Error::malformed(Location::file(&self.path), "not a readable Parquet file")
-                })?;
+                let builder =
+                    ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options())
+                        .map_err(|_| {
+                        Error::malformed(Location::file(&self.path), "not a readable Parquet file")
+                    })?;
                 let mask = ProjectionMask::roots(builder.parquet_schema(), indices.clone());
                 builder
                     .with_projection(mask)
@@ -233,6 +236,14 @@ impl Input {
             rows_read: 0,
         })
     }
+}
+
+/// How Parquet inputs are opened: from the file's own (Parquet) schema, without decoding the
+/// `ARROW:schema` key-value that arrow writers add. minex needs only the Parquet types, and
+/// that base64 IPC blob is where a corrupt or hostile file most easily reaches arrow's
+/// panicking code paths (found by fuzzing; see `fuzz/`).
+fn reader_options() -> parquet::arrow::arrow_reader::ArrowReaderOptions {
+    parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true)
 }
 
 thread_local! {
