@@ -80,8 +80,9 @@ pub fn policy(data: &[u8]) {
             match e.kind() {
                 minex::ErrorKind::Policy { problems, .. } => {
                     assert!(!problems.is_empty(), "a refused policy names a problem");
-                    // A line after the last one is allowed: the end of the input.
-                    let lines = text.lines().count() + 1;
+                    // Lines as YAML counts them (`\n`, `\r\n` and a lone `\r` end a line);
+                    // a line after the last one is allowed: the end of the input.
+                    let lines = yaml_lines(text) + 1;
                     for pr in problems {
                         if let Some(l) = pr.line {
                             assert!(
@@ -466,6 +467,19 @@ pub fn parquet(data: &[u8]) {
         }
         next_first += batch.num_rows() as u64;
     }
+}
+
+/// The number of lines of `text` as YAML counts them: `\n`, `\r\n` and a lone `\r` each end a
+/// line; a last line without a line end counts too.
+fn yaml_lines(text: &str) -> usize {
+    let b = text.as_bytes();
+    let breaks = b
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .count();
+    let unterminated = !matches!(b.last(), None | Some(b'\n' | b'\r'));
+    breaks + usize::from(unterminated)
 }
 
 fn hex(bytes: &[u8]) -> String {
