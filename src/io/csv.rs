@@ -243,8 +243,14 @@ impl CsvChunk {
             })?;
             arrays.push(Arc::new(array));
         }
-        RecordBatch::try_new(l.schema.clone(), arrays)
-            .map_err(|_| err(0, "the columns of a chunk have different lengths"))
+        // The row count is given: a policy that drops every column reads none, and a batch
+        // of no columns still has its rows (they are counted and accounted for).
+        RecordBatch::try_new_with_options(
+            l.schema.clone(),
+            arrays,
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows)),
+        )
+        .map_err(|_| err(0, "the columns of a chunk have different lengths"))
     }
 }
 
