@@ -849,3 +849,23 @@ fn issue10_a_hundred_thousand_columns() {
     ]);
     out.expect_code(0);
 }
+
+/// Point 5: `minex demo` never overwrites a file it did not make; in its own directory it
+/// runs again.
+#[test]
+fn issue10_demo_never_overwrites_foreign_files() {
+    let dir = tempdir();
+    let d = dir.path().join("mine");
+    std::fs::create_dir(&d).unwrap();
+    let register = write(&d, "register.csv", "the steward's own register\n");
+    let before = sha256_file(&register);
+    let out = minex(["demo", "--rows", "200", "--out", d.to_str().unwrap()]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("did not make"), "{}", out.stderr);
+    assert_eq!(sha256_file(&register), before);
+    assert_eq!(list_dir(&d), ["register.csv"]);
+    // A directory the demo made is its own to replace.
+    let fresh = dir.path().join("demo");
+    minex(["demo", "--rows", "200", "--out", fresh.to_str().unwrap()]).expect_code(0);
+    minex(["demo", "--rows", "200", "--out", fresh.to_str().unwrap()]).expect_code(0);
+}

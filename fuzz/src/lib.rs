@@ -472,13 +472,20 @@ pub fn parquet(data: &[u8]) {
 /// The number of lines of `text` as YAML counts them: `\n`, `\r\n` and a lone `\r` each end a
 /// line; a last line without a line end counts too.
 fn yaml_lines(text: &str) -> usize {
-    let b = text.as_bytes();
-    let breaks = b
+    // YAML 1.1 (libyaml, behind serde_norway) also breaks lines at NEL, LS and PS.
+    let chars: Vec<char> = text.chars().collect();
+    let breaks = chars
         .iter()
         .enumerate()
-        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .filter(|&(i, &c)| {
+            matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+                || (c == '\r' && chars.get(i + 1) != Some(&'\n'))
+        })
         .count();
-    let unterminated = !matches!(b.last(), None | Some(b'\n' | b'\r'));
+    let unterminated = !matches!(
+        chars.last(),
+        None | Some('\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    );
     breaks + usize::from(unterminated)
 }
 
