@@ -35,16 +35,21 @@
 //! assert_eq!(tokens.token(a.canonical()).len(), 32);
 //! ```
 
+pub mod affected;
 pub(crate) mod arrays;
+pub mod audit;
 pub mod demo;
 pub mod error;
 pub mod ident;
 pub mod init;
 pub mod io;
 pub mod keys;
+pub mod ledger;
+pub mod lookup;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod rekey;
 pub mod reidentify;
 pub mod report;
 pub mod signals;

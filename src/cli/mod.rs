@@ -1,6 +1,10 @@
 //! The command line: clap definitions (the doc comments are the help text) and the small
 //! amount of glue that turns arguments into library calls. No pipeline logic lives here.
 
+mod affected;
+mod lookup;
+mod rekey;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -112,6 +116,27 @@ pub enum Command {
     ///
     /// Example: minex verify --policy schemas/school-supplier.yaml --extract extract/school.parquet --input register.csv --key-file minex.key
     Verify(VerifyArgs),
+    /// The supplier's tokens (and ciphertexts) of identity numbers, for a resident's access or
+    /// erasure request: CSV `item,space,token`, where `item` is the position in the input,
+    /// never the number.
+    ///
+    /// Example: minex lookup --policy schemas/school-supplier.yaml --key-file minex.key --from requests.txt --out tokens.csv
+    Lookup(lookup::LookupArgs),
+    /// Breach response: which residents of the register appear in leaked extract files, with
+    /// counts of minors and of people with protected identity on the terminal.
+    ///
+    /// Example: minex affected --policy schemas/school-supplier.yaml --key-file minex.key --register register.csv --leaked leak.csv --out affected.csv
+    Affected(affected::AffectedArgs),
+    /// Key rotation: for every person of the register, old token → new token in every space
+    /// of the policy, so the supplier can re-link its history without an identity number.
+    ///
+    /// Example: minex rekey --policy schemas/school-supplier.yaml --old-key-file old.key --new-key-file new.key --input register.csv --out mapping.parquet
+    Rekey(rekey::RekeyArgs),
+    /// What went where: every run manifest under the directories, sorted by time (the
+    /// data-protection officer's record of transfers).
+    ///
+    /// Example: minex ledger extracts/ --domain skolsystem-ab
+    Ledger(LedgerArgs),
     /// Generate a synthetic register and run the school-supplier policy on it with a fresh
     /// demo key; prints what it did.
     ///
@@ -297,6 +322,19 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LedgerArgs {
+    /// Directories to search (recursively) for `*.manifest.json`.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Only runs for this pseudonymisation domain.
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Print JSON (one object per run) on standard output instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the register, key, policy and extract.
     #[arg(long, short = 'o', default_value = "minex-demo", value_name = "DIR")]
@@ -322,6 +360,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen(a) => cmd_keygen(&a),
         Command::Reidentify(a) => cmd_reidentify(&a),
         Command::Verify(a) => cmd_verify(&a),
+        Command::Lookup(a) => lookup::cmd_lookup(&a),
+        Command::Affected(a) => affected::cmd_affected(&a),
+        Command::Rekey(a) => rekey::cmd_rekey(&a),
+        Command::Ledger(a) => cmd_ledger(&a),
         Command::Demo(a) => cmd_demo(&a),
     }
 }
@@ -639,6 +681,19 @@ fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
         ))
         .into())
     }
+}
+
+fn cmd_ledger(a: &LedgerArgs) -> anyhow::Result<()> {
+    let entries = minex::ledger::read(&a.dirs, a.domain.as_deref())?;
+    let text = if a.json {
+        let mut j = serde_json::to_string_pretty(&entries).context("ledger as JSON")?;
+        j.push('\n');
+        j
+    } else {
+        minex::ledger::table(&entries)
+    };
+    write_stdout(text.as_bytes())?;
+    Ok(())
 }
 
 fn cmd_demo(a: &DemoArgs) -> anyhow::Result<()> {

@@ -1,0 +1,1 @@
+//! `minex affected` (issue 14).

@@ -1,0 +1,1 @@
+//! `minex lookup` (issue 14).

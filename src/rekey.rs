@@ -1,0 +1,1 @@
+//! `minex rekey` (issue 14).
