@@ -61,6 +61,11 @@ impl AuditEntry {
     }
 }
 
+/// The `outcome` of a failed command: its error's category (`usage`, `key`, `io`, ...).
+pub fn outcome(e: &Error) -> String {
+    format!("{:?}", e.category()).to_lowercase()
+}
+
 /// Where the audit log of a command goes: `flag`, else the key file's path with
 /// [`SUFFIX`] appended.
 ///

@@ -295,6 +295,10 @@ pub struct ReidentifyArgs {
     /// Write the CSV here instead of standard output (mode 0600).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Append the audit line here (default: the key file's path + `.audit.jsonl`; required
+    /// with `MINEX_KEY`).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -574,13 +578,45 @@ fn cmd_keygen(a: &KeygenArgs) -> anyhow::Result<()> {
 }
 
 fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
-    if let Some(out) = &a.out {
-        let mut reads: Vec<&Path> = vec![&a.policy, &a.extract];
-        reads.extend(a.key_file.as_deref());
-        minex::io::paths::check_no_collision(&reads, &[out])?;
-    }
+    let audit_log = minex::audit::log_path(a.audit_log.as_deref(), a.key_file.as_deref())?;
+    let mut reads: Vec<&Path> = vec![&a.policy, &a.extract];
+    reads.extend(a.key_file.as_deref());
+    let mut writes: Vec<&Path> = vec![&audit_log];
+    writes.extend(a.out.as_deref());
+    minex::io::paths::check_no_collision(&reads, &writes)?;
+    let policy = minex::policy::from_file(&a.policy)?;
     let key = MasterKey::load(a.key_file.as_deref())?;
-    let n = match &a.out {
+    let output = a
+        .out
+        .as_ref()
+        .map_or("standard output".to_string(), |p| p.display().to_string());
+    let mut entry = minex::audit::AuditEntry::new("reidentify", &policy, &output);
+    if let Some(minex::policy::Action::Encrypt { space }) =
+        policy.column(&a.column).map(|c| &c.action)
+    {
+        let ring = minex::keys::KeyRing::new(key.clone(), policy.domain.clone());
+        for purpose in [minex::keys::Purpose::Encrypt, minex::keys::Purpose::Nonce] {
+            entry.key_ids.insert(
+                format!("{}/{space}", purpose.label()),
+                ring.key_id(purpose, space),
+            );
+        }
+    }
+    let result = reidentify_to(a, key);
+    match &result {
+        Ok(n) => {
+            entry.items.insert("values".into(), *n);
+        }
+        Err(e) => entry.outcome = minex::audit::outcome(e),
+    }
+    minex::audit::append(&audit_log, &entry)?;
+    let n = result?;
+    eprintln!("decrypted {n} values of `{}`", a.column);
+    Ok(())
+}
+
+fn reidentify_to(a: &ReidentifyArgs, key: MasterKey) -> Result<u64> {
+    Ok(match &a.out {
         Some(p) => {
             // Never over an existing file; staged (mode 0600) and renamed into place only when
             // every value decrypted, so a failed or killed run leaves no partial file.
@@ -588,8 +624,7 @@ fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
                 return Err(Error::usage(format!(
                     "`--out` `{}` exists; minex does not overwrite decrypted data",
                     p.display()
-                ))
-                .into());
+                )));
             }
             let staged = minex::io::output::Staged::new(p)?;
             let mut sink = staged.writer()?;
@@ -615,9 +650,7 @@ fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
             sink.flush().map_err(|e| Error::io(stdout, e))?;
             n
         }
-    };
-    eprintln!("decrypted {n} values of `{}`", a.column);
-    Ok(())
+    })
 }
 
 /// Writes to standard output. A closed pipe (`| head`) is no error of the user's: `main`
