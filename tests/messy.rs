@@ -35,6 +35,17 @@ fn marker_policy(dir: &Path, marker: &str) -> PathBuf {
     )
 }
 
+/// Runs the typed-marker policy over the CSV text `csv` in `dir`: the output and the output
+/// directory (`DIR/out/x.parquet` and its set).
+fn run_marker(dir: &Path, csv: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let input = write(dir, "register.csv", csv);
+    let policy = marker_policy(dir, "{ type: boolean, action: drop }");
+    let key = write_key_file(dir);
+    let out_dir = dir.join("out");
+    let out = minex_run(&policy, &[&input], &out_dir.join("x.parquet"), &key, extra);
+    (out, out_dir)
+}
+
 /// Every file under `dir` (names and bytes), to search for planted values.
 fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -104,17 +115,7 @@ fn issue10_every_spelling_of_true_drops_the_protected_row() {
         csv.push_str(&format!("{p},{u},Lund\n"));
         rejected.push(p.clone());
     }
-    let input = write(dir.path(), "register.csv", &csv);
-    let policy = marker_policy(dir.path(), "{ type: boolean, action: drop }");
-    let key = write_key_file(dir.path());
-    let out_dir = dir.path().join("out");
-    let run = minex_run(
-        &policy,
-        &[&input],
-        &out_dir.join("x.parquet"),
-        &key,
-        &["--quiet"],
-    );
+    let (run, out_dir) = run_marker(dir.path(), &csv, &["--quiet"]);
     run.expect_code(0);
     let extract = read_parquet(&out_dir.join("x.parquet"));
     let tokens = non_null(&extract.strings("personnummer"));
@@ -578,15 +579,9 @@ fn issue10_unclosed_quote_fails_at_its_row() {
         let p = &pnrs[20 + i % 1000];
         csv.push_str(&format!("{p},false,Lund\n"));
     }
-    let input = write(dir.path(), "r.csv", &csv);
-    let policy = marker_policy(dir.path(), "{ type: boolean, action: drop }");
-    let key = write_key_file(dir.path());
-    let out_dir = dir.path().join("out");
-    let out = minex_run(
-        &policy,
-        &[&input],
-        &out_dir.join("x.parquet"),
-        &key,
+    let (out, out_dir) = run_marker(
+        dir.path(),
+        &csv,
         &["--max-record-bytes", "4096", "--batch-size", "2"],
     );
     out.expect_code(4);
@@ -605,11 +600,7 @@ fn issue10_cr_only_line_ends_are_refused() {
     for p in pnrs.iter().take(30) {
         csv.push_str(&format!("{p},false,Lund\r"));
     }
-    let input = write(dir.path(), "mac.csv", &csv);
-    let policy = marker_policy(dir.path(), "{ type: boolean, action: drop }");
-    let key = write_key_file(dir.path());
-    let out_dir = dir.path().join("out");
-    let out = minex_run(&policy, &[&input], &out_dir.join("x.parquet"), &key, &[]);
+    let (out, out_dir) = run_marker(dir.path(), &csv, &[]);
     out.expect_code(4);
     assert!(out.stderr.contains("bare CR"), "{}", out.stderr);
     assert!(!out_dir.exists() || list_dir(&out_dir).is_empty());
