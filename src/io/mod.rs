@@ -11,6 +11,8 @@
 pub mod csv;
 pub mod output;
 pub mod paths;
+#[cfg(unix)]
+pub mod thrift_check;
 
 use std::fs::File;
 use std::io::Read;
@@ -132,6 +134,8 @@ impl Input {
                 })
             }
             InputFormat::Parquet => {
+                #[cfg(unix)]
+                thrift_check::check_footer(path, &file)?;
                 let builder = guard(path, || {
                     ParquetRecordBatchReaderBuilder::try_new_with_options(file, reader_options())
                         .map_err(|_| {
@@ -216,6 +220,22 @@ impl Input {
                         .map_err(|_| {
                         Error::malformed(Location::file(&self.path), "not a readable Parquet file")
                     })?;
+                #[cfg(unix)]
+                {
+                    let schema = builder.parquet_schema();
+                    let chunks: Vec<(u64, u64)> = builder
+                        .metadata()
+                        .row_groups()
+                        .iter()
+                        .flat_map(|rg| {
+                            (0..schema.num_columns())
+                                .filter(|leaf| indices.contains(&schema.get_column_root_idx(*leaf)))
+                                .map(|leaf| rg.column(leaf).byte_range())
+                        })
+                        .collect();
+                    let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+                    thrift_check::check_pages(&self.path, &file, &chunks)?;
+                }
                 let mask = ProjectionMask::roots(builder.parquet_schema(), indices.clone());
                 builder
                     .with_projection(mask)
