@@ -1023,6 +1023,20 @@ mod tests {
         assert_eq!(r, vec![&b"ab"[..], b"cd", b"e"]);
     }
 
+    /// A samordningsnummer `YYYYMMDD` + serial `NNN` with its Luhn check digit.
+    fn with_check_digit(first11: &str) -> String {
+        let ten = &first11[2..];
+        let sum: u32 = ten
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
+                d / 10 + d % 10
+            })
+            .sum();
+        format!("{first11}{}", (10 - sum % 10) % 10)
+    }
+
     #[test]
     fn minors_without_a_full_birth_date_fail_safe() {
         let reference = Date::new(2026, 1, 1).unwrap();
@@ -1035,5 +1049,14 @@ mod tests {
         assert!(!is_minor(&adult, reference));
         let child = Pnr::parse("201801012392", &opts).unwrap();
         assert!(is_minor(&child, reference));
+        // Day 60: born some day of May 2008, 17 or 18 at the reference date: a minor.
+        let unsure = Pnr::parse(&with_check_digit("20080560238"), &opts).unwrap();
+        assert!(unsure.is_coordination() && unsure.age_at(reference).is_none());
+        assert!(is_minor(&unsure, reference));
+        // Month 00: born some day of 2008 (a minor, whatever the day), or of 2007 (18).
+        let y2008 = Pnr::parse(&with_check_digit("20080060238"), &opts).unwrap();
+        assert!(is_minor(&y2008, reference));
+        let y2007 = Pnr::parse(&with_check_digit("20070060238"), &opts).unwrap();
+        assert!(!is_minor(&y2007, reference));
     }
 }
