@@ -122,6 +122,11 @@ pub struct AffectedSummary {
 /// identity number; `Policy`, `Key`, `Io`, `Malformed` as `minex run` has them. The audit
 /// line is appended on failure too (unless the audit log itself cannot be written).
 pub fn affected(cfg: &AffectedConfig) -> Result<AffectedSummary> {
+    // The audit log is appended to even when the command fails: it must never be a file
+    // the command reads (a register, a leaked file), or that failure line would land in it.
+    let mut not_the_log = reads_of(cfg);
+    not_the_log.push(&cfg.out);
+    crate::io::paths::check_no_collision(&not_the_log, &[&cfg.audit_log])?;
     let mut seen = Seen::default();
     let result = affected_inner(cfg, &mut seen);
     match result {
@@ -142,6 +147,17 @@ pub fn affected(cfg: &AffectedConfig) -> Result<AffectedSummary> {
             Err(e)
         }
     }
+}
+
+/// Every file the command reads.
+fn reads_of(cfg: &AffectedConfig) -> Vec<&Path> {
+    let mut reads: Vec<&Path> = vec![&cfg.policy];
+    reads.extend(cfg.registers.iter().map(PathBuf::as_path));
+    reads.extend(cfg.leaked.iter().map(PathBuf::as_path));
+    if let KeySource::Load(Some(k)) = &cfg.key {
+        reads.push(k);
+    }
+    reads
 }
 
 /// The audit log's name of an error's category.
@@ -218,15 +234,7 @@ fn affected_inner(
             "`minex affected` needs at least one `--leaked FILE`",
         ));
     }
-    {
-        let mut reads: Vec<&Path> = vec![&cfg.policy];
-        reads.extend(cfg.registers.iter().map(PathBuf::as_path));
-        reads.extend(cfg.leaked.iter().map(PathBuf::as_path));
-        if let KeySource::Load(Some(k)) = &cfg.key {
-            reads.push(k);
-        }
-        crate::io::paths::check_no_collision(&reads, &[&cfg.out, &cfg.audit_log])?;
-    }
+    crate::io::paths::check_no_collision(&reads_of(cfg), &[&cfg.out])?;
     if cfg.out.symlink_metadata().is_ok() {
         return Err(Error::usage(format!(
             "`--out` `{}` exists; minex affected never overwrites a file (it would hold identity numbers)",

@@ -563,6 +563,26 @@ fn an_existing_out_or_an_out_that_is_an_input_is_refused_and_audited() {
     let r = affected(&policy, &key, &register, &[&leak], &leak, &audit);
     r.expect_code(2);
 
+    // An audit log that is an input (or the output) is refused before anything is
+    // appended to it.
+    let before = std::fs::read(&register).unwrap();
+    let mut c = minex_cmd();
+    c.arg("affected")
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--key-file")
+        .arg(&key)
+        .arg("--register")
+        .arg(&register)
+        .arg("--leaked")
+        .arg(&leak)
+        .arg("--out")
+        .arg(d.join("new.csv"))
+        .arg("--audit-log")
+        .arg(&register);
+    run_cmd(&mut c).expect_code(2);
+    assert_eq!(std::fs::read(&register).unwrap(), before);
+
     let log = std::fs::read_to_string(&audit).unwrap();
     assert_eq!(log.lines().count(), 3);
     for l in log.lines() {
