@@ -64,7 +64,7 @@ use crate::ident::personnummer::{ParseOptions, Pnr};
 use crate::io::{Input, ReadOptions};
 use crate::keys::{Encryptor, KeyRing, Purpose, TOKEN_BYTES, Tokenizer};
 use crate::pipeline::KeySource;
-use crate::policy::{Action, ColumnSpec, Condition, Policy, ValueType};
+use crate::policy::{Action, ColumnSpec, Policy, ValueType};
 use crate::transform::canonical::{as_utf8, canonicalize_with};
 
 /// Bytes of a ciphertext of a canonical identity number: nonce (12), the 12 digits, tag (16).
@@ -494,7 +494,8 @@ impl<'p> RegisterScan<'p> {
                         None => None,
                     };
                     for (i, d) in dropped.iter_mut().enumerate() {
-                        if !*d && rule_matches(&raw, typed_text.as_ref(), i, cond) {
+                        if !*d && crate::pipeline::rule_matches(&raw, typed_text.as_ref(), i, cond)
+                        {
                             *d = true;
                         }
                     }
@@ -584,31 +585,6 @@ fn canonical_pnr(text: &StringArray, i: usize) -> Option<[u8; 12]> {
         return None;
     }
     text.value(i).as_bytes().try_into().ok()
-}
-
-/// A row rule's condition on row `i`, exactly as the pipeline evaluates it: on a typed
-/// column its canonical value (`typed`), else the value as read, trimmed.
-fn rule_matches(
-    raw: &StringArray,
-    typed: Option<&StringArray>,
-    i: usize,
-    cond: &Condition,
-) -> bool {
-    let is_null = raw.is_null(i) || raw.value(i).trim().is_empty();
-    if let Condition::IsNull(want) = cond {
-        return *want == is_null;
-    }
-    let v = match typed {
-        Some(t) if t.is_null(i) => return false,
-        Some(t) => t.value(i),
-        None if raw.is_null(i) => return false,
-        None => raw.value(i).trim(),
-    };
-    match cond {
-        Condition::Equals(e) => v == e,
-        Condition::In(list) => list.iter().any(|e| e == v),
-        Condition::IsNull(_) => false,
-    }
 }
 
 /// One person of the register.

@@ -1141,7 +1141,7 @@ impl<'p> Engine<'p> {
                 None => None,
             };
             for (i, a) in alive.iter_mut().enumerate() {
-                if *a && matches(&raw, typed, i, cond) {
+                if *a && rule_matches(&raw, typed, i, cond) {
                     *a = false;
                     filtered_by_rule[r] += 1;
                 }
@@ -1342,11 +1342,16 @@ fn filter_canonical(c: &Canonical, mask: &BooleanArray) -> Result<Canonical> {
     Ok(Canonical { text, typed })
 }
 
-/// Whether row `i` matches a rule. `raw` is the column as read; `typed`, for a rule over a
+/// Whether row `i` matches a rule (also `minex affected`'s test of protected identity). `raw` is the column as read; `typed`, for a rule over a
 /// typed column, its canonical text (null where the value is null or invalid: an invalid
 /// value matches no `equals`/`in`, and is rejected by its column's `on_invalid`). Nullness is
 /// always that of the value as read.
-fn matches(raw: &StringArray, typed: Option<&StringArray>, i: usize, cond: &Condition) -> bool {
+pub(crate) fn rule_matches(
+    raw: &StringArray,
+    typed: Option<&StringArray>,
+    i: usize,
+    cond: &Condition,
+) -> bool {
     let is_null = raw.is_null(i) || raw.value(i).trim().is_empty();
     if let Condition::IsNull(want) = cond {
         return *want == is_null;
