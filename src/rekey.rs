@@ -49,7 +49,7 @@ use crate::io::ReadOptions;
 use crate::io::output::{HashingWriter, OutputPaths, Staged, commit, sha256_file};
 use crate::keys::{KeyRing, MasterKey, Purpose};
 use crate::lookup::Kind;
-use crate::policy::{Action, Condition, OnInvalid, Policy};
+use crate::policy::{Action, OnInvalid, Policy};
 use crate::report::manifest::{FileInfo, OutputInfo, PolicyInfo, Tool};
 use crate::transform::canonical::{as_utf8, canonicalize_with};
 
@@ -310,7 +310,7 @@ pub fn rekey(
                     None => None,
                 };
                 for (i, a) in alive.iter_mut().enumerate() {
-                    if *a && matches(&raw, typed, i, cond) {
+                    if *a && crate::pipeline::rule_matches(&raw, typed, i, cond) {
                         *a = false;
                         rows.filtered += 1;
                     }
@@ -487,31 +487,6 @@ pub fn rekey(
     crate::io::output::write_all(&staged_manifest, &json)?;
     commit(vec![staged, staged_manifest], &[])?;
     Ok(RekeySummary { manifest, paths })
-}
-
-/// Whether row `i` matches a rule: the same test as a run's (see `pipeline::matches`).
-fn matches(
-    raw: &arrow::array::StringArray,
-    typed: Option<&arrow::array::StringArray>,
-    i: usize,
-    cond: &Condition,
-) -> bool {
-    use arrow::array::Array;
-    let is_null = raw.is_null(i) || raw.value(i).trim().is_empty();
-    if let Condition::IsNull(want) = cond {
-        return *want == is_null;
-    }
-    let v = match typed {
-        Some(t) if t.is_null(i) => return false,
-        Some(t) => t.value(i),
-        None if raw.is_null(i) => return false,
-        None => raw.value(i).trim(),
-    };
-    match cond {
-        Condition::Equals(e) => v == e,
-        Condition::In(list) => list.iter().any(|e| e == v),
-        Condition::IsNull(_) => false,
-    }
 }
 
 fn count_reason(rows: &mut RekeyRows, reason: InvalidReason) {
