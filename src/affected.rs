@@ -58,7 +58,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 
 use crate::audit::AuditEntry;
-use crate::error::{Category, Error, Location, Result};
+use crate::error::{Error, Location, Result};
 use crate::ident::date::Date;
 use crate::ident::personnummer::{ParseOptions, Pnr};
 use crate::io::{Input, ReadOptions};
@@ -135,14 +135,14 @@ pub fn affected(cfg: &AffectedConfig) -> Result<AffectedSummary> {
             let entry = audit_entry(cfg, &seen, Some(&summary), "ok");
             crate::audit::append(&cfg.audit_log, &entry)?;
             if let Err(e) = crate::io::output::commit(vec![staged], &[]) {
-                let entry = audit_entry(cfg, &seen, None, outcome(&e));
+                let entry = audit_entry(cfg, &seen, None, &crate::audit::outcome(&e));
                 let _ = crate::audit::append(&cfg.audit_log, &entry);
                 return Err(e);
             }
             Ok(summary)
         }
         Err(e) => {
-            let entry = audit_entry(cfg, &seen, None, outcome(&e));
+            let entry = audit_entry(cfg, &seen, None, &crate::audit::outcome(&e));
             crate::audit::append(&cfg.audit_log, &entry)?;
             Err(e)
         }
@@ -158,20 +158,6 @@ fn reads_of(cfg: &AffectedConfig) -> Vec<&Path> {
         reads.push(k);
     }
     reads
-}
-
-/// The audit log's name of an error's category.
-fn outcome(e: &Error) -> &'static str {
-    match e.category() {
-        Category::Usage => "usage",
-        Category::Policy => "policy",
-        Category::Data => "data",
-        Category::Io => "io",
-        Category::Key => "key",
-        Category::Privacy => "privacy",
-        Category::Lint => "lint",
-        Category::Internal => "internal",
-    }
 }
 
 /// What a command had learnt when it ended, for its audit line.

@@ -63,7 +63,7 @@ impl AuditEntry {
 
 /// The `outcome` of a failed command: its error's category (`usage`, `key`, `io`, ...).
 pub fn outcome(e: &Error) -> String {
-    format!("{:?}", e.category()).to_lowercase()
+    e.category().name().to_string()
 }
 
 /// Where the audit log of a command goes: `flag`, else the key file's path with

@@ -38,6 +38,21 @@ pub enum Category {
 }
 
 impl Category {
+    /// The category's name (`usage`, `policy`, `data`, `io`, `key`, `privacy`, `lint`,
+    /// `internal`), as the audit log records a failed command's outcome.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Usage => "usage",
+            Category::Policy => "policy",
+            Category::Data => "data",
+            Category::Io => "io",
+            Category::Key => "key",
+            Category::Privacy => "privacy",
+            Category::Lint => "lint",
+            Category::Internal => "internal",
+        }
+    }
+
     /// The documented exit code for this category (see the README).
     pub fn exit_code(self) -> i32 {
         match self {

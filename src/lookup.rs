@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
 use std::path::Path;
 
-use crate::error::{Category, Error, Location, Result};
+use crate::error::{Error, Location, Result};
 use crate::ident::InvalidReason;
 use crate::ident::personnummer::{Kind as PnrKind, ParseOptions, Pnr};
 use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
@@ -357,21 +357,6 @@ fn is_header(field: &str, reference: crate::ident::date::Date) -> bool {
     !field.trim().is_empty()
         && !field.bytes().any(|b| b.is_ascii_digit())
         && Pnr::parse(field, &opts).is_err()
-}
-
-/// The audit log's name of an error's category (`usage`, `policy`, `data`, `io`, `key`,
-/// `privacy`, `lint`, `internal`).
-pub fn outcome(e: &Error) -> &'static str {
-    match e.category() {
-        Category::Usage => "usage",
-        Category::Policy => "policy",
-        Category::Data => "data",
-        Category::Io => "io",
-        Category::Key => "key",
-        Category::Privacy => "privacy",
-        Category::Lint => "lint",
-        Category::Internal => "internal",
-    }
 }
 
 /// Opens (creating, mode 0600) the audit log for appending and closes it again: run before a

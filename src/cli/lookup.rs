@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use minex::audit::outcome;
 use minex::audit::{AuditEntry, append, log_path};
 use minex::error::{Error, Result};
 use minex::keys::MasterKey;
-use minex::lookup::{Lookup, LookupCounts, check_audit_log, outcome};
+use minex::lookup::{Lookup, LookupCounts, check_audit_log};
 
 /// Arguments of `minex lookup`.
 #[derive(Debug, Args)]
@@ -97,7 +98,7 @@ fn lookup(a: &LookupArgs) -> Result<()> {
     entry.items.insert("invalid".into(), counts.invalid);
     entry.items.insert("rows".into(), counts.rows);
     if let Err(e) = &result {
-        entry.outcome = outcome(e).to_string();
+        entry.outcome = outcome(e);
     }
     let logged = append(&audit, &entry);
     result?;

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use minex::audit::outcome;
 use minex::audit::{AuditEntry, append, log_path};
 use minex::error::Result;
 use minex::keys::MasterKey;
-use minex::lookup::{check_audit_log, outcome};
+use minex::lookup::check_audit_log;
 use minex::rekey::{RekeyConfig, RekeySummary};
 
 /// Arguments of `minex rekey`.
@@ -94,7 +95,7 @@ fn rekey(a: &RekeyArgs) -> Result<()> {
                 .items
                 .insert("spaces".into(), s.manifest.spaces.len() as u64);
         }
-        Err(e) => entry.outcome = outcome(e).to_string(),
+        Err(e) => entry.outcome = outcome(e),
     }
     let logged = append(&audit, &entry);
     let s = result?;
