@@ -109,10 +109,11 @@ pub enum Command {
     Reidentify(ReidentifyArgs),
     /// Audit an extract against its policy, manifest and (optionally) the input and key.
     ///
-    /// Checks the columns and their formats, the manifest's digests and row accounting,
-    /// k-anonymity, and, given `--input`, that no value of a dropped, tokenized or encrypted
-    /// column appears anywhere in the extract; given the key too, recomputes a sample of
-    /// tokens. Prints one line per check, never a value; exits 7 when a check fails.
+    /// Checks the columns and their formats, the manifest's digests, run id and row
+    /// accounting, k-anonymity, and, given `--input`, that no value of a dropped, tokenized or
+    /// encrypted column, nor of an identifier column kept, truncated or replaced, appears
+    /// anywhere in the extract; given the key too, recomputes a sample of tokens. Prints one
+    /// line per check, never a value; exits 7 when a check fails.
     ///
     /// Example: minex verify --policy schemas/school-supplier.yaml --extract extract/school.parquet --input register.csv --key-file minex.key
     Verify(VerifyArgs),
