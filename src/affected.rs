@@ -62,7 +62,7 @@ use crate::error::{Error, Location, Result};
 use crate::ident::date::Date;
 use crate::ident::personnummer::{ParseOptions, Pnr};
 use crate::io::{Input, ReadOptions};
-use crate::keys::{Encryptor, KeyRing, Purpose, TOKEN_BYTES, Tokenizer};
+use crate::keys::{Encryptor, KeyRing, TOKEN_BYTES, Tokenizer};
 use crate::pipeline::KeySource;
 use crate::policy::{Action, ColumnSpec, Policy, ValueType};
 use crate::transform::canonical::{as_utf8, canonicalize_with};
@@ -427,24 +427,7 @@ impl<'p> RegisterScan<'p> {
     fn key_ids(&self, ring: &KeyRing) -> BTreeMap<String, String> {
         let mut ids = BTreeMap::new();
         for s in &self.spaces {
-            match s.kind {
-                Kind::Token => {
-                    ids.insert(
-                        format!("token/{}", s.space),
-                        ring.key_id(Purpose::Token, &s.space),
-                    );
-                }
-                Kind::Encrypt => {
-                    ids.insert(
-                        format!("encrypt/{}", s.space),
-                        ring.key_id(Purpose::Encrypt, &s.space),
-                    );
-                    ids.insert(
-                        format!("nonce/{}", s.space),
-                        ring.key_id(Purpose::Nonce, &s.space),
-                    );
-                }
-            }
+            ring.record_key_ids(&mut ids, &s.space, s.kind == Kind::Encrypt);
         }
         ids
     }

@@ -93,6 +93,18 @@ pub fn append(path: &Path, entry: &AuditEntry) -> Result<()> {
     let mut line = serde_json::to_vec(entry)
         .map_err(|e| Error::internal(format!("audit entry as JSON: {e}")))?;
     line.push(b'\n');
+    let mut file = open(path)?;
+    file.write_all(&line)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Opens (creating, mode 0600) the audit log for appending. Commands call it before they
+/// use a key, so a log that cannot be written stops them before any work.
+///
+/// # Errors
+/// `Io` when the log cannot be opened or created.
+pub fn open(path: &Path) -> Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
@@ -100,10 +112,7 @@ pub fn append(path: &Path, entry: &AuditEntry) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(&line)
-        .and_then(|()| file.sync_data())
-        .map_err(|e| Error::io(path, e))
+    options.open(path).map_err(|e| Error::io(path, e))
 }
 
 /// The OS user name: `USER`, else `LOGNAME`, else `uid N`.

@@ -34,7 +34,7 @@ use std::path::Path;
 use crate::error::{Error, Location, Result};
 use crate::ident::InvalidReason;
 use crate::ident::personnummer::{Kind as PnrKind, ParseOptions, Pnr};
-use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
+use crate::keys::{Encryptor, KeyRing, MasterKey, Tokenizer};
 use crate::policy::{Action, Policy, ValueType};
 use crate::report::csv_safe_field;
 
@@ -173,25 +173,10 @@ impl Lookup {
         let keyed = targets
             .into_iter()
             .map(|t| {
+                ring.record_key_ids(&mut key_ids, &t.space, t.kind == Kind::Ciphertext);
                 let k = match t.kind {
-                    Kind::Token => {
-                        key_ids.insert(
-                            format!("token/{}", t.space),
-                            ring.key_id(Purpose::Token, &t.space),
-                        );
-                        Keyed::Token(ring.tokenizer(&t.space))
-                    }
-                    Kind::Ciphertext => {
-                        key_ids.insert(
-                            format!("encrypt/{}", t.space),
-                            ring.key_id(Purpose::Encrypt, &t.space),
-                        );
-                        key_ids.insert(
-                            format!("nonce/{}", t.space),
-                            ring.key_id(Purpose::Nonce, &t.space),
-                        );
-                        Keyed::Ciphertext(Box::new(ring.encryptor(&t.space)))
-                    }
+                    Kind::Token => Keyed::Token(ring.tokenizer(&t.space)),
+                    Kind::Ciphertext => Keyed::Ciphertext(Box::new(ring.encryptor(&t.space))),
                 };
                 (t, k)
             })
@@ -357,22 +342,6 @@ fn is_header(field: &str, reference: crate::ident::date::Date) -> bool {
     !field.trim().is_empty()
         && !field.bytes().any(|b| b.is_ascii_digit())
         && Pnr::parse(field, &opts).is_err()
-}
-
-/// Opens (creating, mode 0600) the audit log for appending and closes it again: run before a
-/// key is used, so a command never uses the key when its use cannot be recorded.
-///
-/// # Errors
-/// `Io` when the log cannot be opened for appending.
-pub fn check_audit_log(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(drop).map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]

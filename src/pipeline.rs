@@ -39,7 +39,7 @@ use crate::error::{Error, ErrorKind, Location, Result};
 use crate::ident::InvalidReason;
 use crate::io::output::{HashingWriter, OutputPaths, Staged, commit, sha256_file};
 use crate::io::{Input, RawBatch, ReadOptions};
-use crate::keys::{Encryptor, KeyRing, MasterKey, Purpose, Tokenizer};
+use crate::keys::{Encryptor, KeyRing, MasterKey, Tokenizer};
 use crate::plan::{OutputSource, Plan};
 use crate::policy::{Action, Condition, Generalization, OnInvalid, OnViolation, Policy, ValueType};
 use crate::report::csv_safe_field;
@@ -873,18 +873,12 @@ impl<'p> Engine<'p> {
                         Action::Keep => Kernel::Keep(c.value_type),
                         Action::Tokenize { space } => {
                             let r = need_ring()?;
-                            key_ids
-                                .insert(format!("token/{space}"), r.key_id(Purpose::Token, space));
+                            r.record_key_ids(&mut key_ids, space, false);
                             Kernel::Tokenize(r.tokenizer(space))
                         }
                         Action::Encrypt { space } => {
                             let r = need_ring()?;
-                            key_ids.insert(
-                                format!("encrypt/{space}"),
-                                r.key_id(Purpose::Encrypt, space),
-                            );
-                            key_ids
-                                .insert(format!("nonce/{space}"), r.key_id(Purpose::Nonce, space));
+                            r.record_key_ids(&mut key_ids, space, true);
                             Kernel::Encrypt(Box::new(r.encryptor(space)))
                         }
                         Action::Generalize(g) => Kernel::Generalize(c.value_type, *g),

@@ -47,7 +47,7 @@ use crate::error::{Error, Result};
 use crate::ident::InvalidReason;
 use crate::io::ReadOptions;
 use crate::io::output::{HashingWriter, OutputPaths, Staged, commit, sha256_file};
-use crate::keys::{KeyRing, MasterKey, Purpose};
+use crate::keys::{KeyRing, MasterKey};
 use crate::lookup::Kind;
 use crate::policy::{Action, OnInvalid, Policy};
 use crate::report::manifest::{FileInfo, OutputInfo, PolicyInfo, Tool};
@@ -179,18 +179,7 @@ pub fn targets(policy: &Policy) -> Vec<(String, Kind)> {
 pub fn key_ids(ring: &KeyRing, targets: &[(String, Kind)]) -> BTreeMap<String, String> {
     let mut ids = BTreeMap::new();
     for (space, kind) in targets {
-        match kind {
-            Kind::Token => {
-                ids.insert(format!("token/{space}"), ring.key_id(Purpose::Token, space));
-            }
-            Kind::Ciphertext => {
-                ids.insert(
-                    format!("encrypt/{space}"),
-                    ring.key_id(Purpose::Encrypt, space),
-                );
-                ids.insert(format!("nonce/{space}"), ring.key_id(Purpose::Nonce, space));
-            }
-        }
+        ring.record_key_ids(&mut ids, space, *kind == Kind::Ciphertext);
     }
     ids
 }

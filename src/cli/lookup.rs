@@ -8,7 +8,7 @@ use minex::audit::outcome;
 use minex::audit::{AuditEntry, append, log_path};
 use minex::error::{Error, Result};
 use minex::keys::MasterKey;
-use minex::lookup::{Lookup, LookupCounts, check_audit_log};
+use minex::lookup::{Lookup, LookupCounts};
 
 /// Arguments of `minex lookup`.
 #[derive(Debug, Args)]
@@ -85,7 +85,7 @@ fn lookup(a: &LookupArgs) -> Result<()> {
     }
     let policy = minex::policy::from_file(&a.policy)?;
     // From here on the key may be used: every outcome is recorded.
-    check_audit_log(&audit)?;
+    minex::audit::open(&audit)?;
     let output = a.out.as_ref().map_or_else(
         || "standard output".to_string(),
         |p| p.display().to_string(),

@@ -595,13 +595,11 @@ fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
     if let Some(minex::policy::Action::Encrypt { space }) =
         policy.column(&a.column).map(|c| &c.action)
     {
-        let ring = minex::keys::KeyRing::new(key.clone(), policy.domain.clone());
-        for purpose in [minex::keys::Purpose::Encrypt, minex::keys::Purpose::Nonce] {
-            entry.key_ids.insert(
-                format!("{}/{space}", purpose.label()),
-                ring.key_id(purpose, space),
-            );
-        }
+        minex::keys::KeyRing::new(key.clone(), policy.domain.clone()).record_key_ids(
+            &mut entry.key_ids,
+            space,
+            true,
+        );
     }
     let result = reidentify_to(a, key);
     match &result {

@@ -9,7 +9,6 @@ use minex::audit::outcome;
 use minex::audit::{AuditEntry, append, log_path};
 use minex::error::Result;
 use minex::keys::MasterKey;
-use minex::lookup::check_audit_log;
 use minex::rekey::{RekeyConfig, RekeySummary};
 
 /// Arguments of `minex rekey`.
@@ -66,7 +65,7 @@ fn rekey(a: &RekeyArgs) -> Result<()> {
     let read = a.input.read_options(65_536)?;
     let policy = minex::policy::from_file(&a.policy)?;
     // From here on the keys may be used: every outcome is recorded.
-    check_audit_log(&audit)?;
+    minex::audit::open(&audit)?;
     let mut entry = AuditEntry::new("rekey", &policy, &paths.parquet.display().to_string());
     let mut key_ids = BTreeMap::new();
     let result = (|| -> Result<RekeySummary> {

@@ -322,6 +322,25 @@ impl KeyRing {
         self.derive(purpose, space).id()
     }
 
+    /// Records, as manifests and audit lines name them (`purpose/space` → key id), the keys
+    /// a column of `space` uses: `token/space` for a tokenized one (`encrypt: false`),
+    /// `encrypt/space` and `nonce/space` for an encrypted one.
+    pub fn record_key_ids(
+        &self,
+        ids: &mut std::collections::BTreeMap<String, String>,
+        space: &str,
+        encrypt: bool,
+    ) {
+        let purposes: &[Purpose] = if encrypt {
+            &[Purpose::Encrypt, Purpose::Nonce]
+        } else {
+            &[Purpose::Token]
+        };
+        for p in purposes {
+            ids.insert(format!("{}/{space}", p.label()), self.key_id(*p, space));
+        }
+    }
+
     /// A tokenizer for `space`.
     pub fn tokenizer(&self, space: &str) -> Tokenizer {
         Tokenizer::new(&self.derive(Purpose::Token, space))
