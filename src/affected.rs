@@ -463,7 +463,13 @@ impl<'p> RegisterScan<'p> {
                         None => None,
                     };
                     for (i, d) in dropped.iter_mut().enumerate() {
-                        if !*d && crate::pipeline::rule_matches(&raw, typed_text.as_ref(), i, cond)
+                        if !*d
+                            && minex_core::transformer::rule_matches(
+                                &raw,
+                                typed_text.as_ref(),
+                                i,
+                                cond,
+                            )
                         {
                             *d = true;
                         }

@@ -71,7 +71,7 @@ pub fn run_demo(dir: &Path, rows: u64, seed: u64) -> Result<RunSummary> {
     if key_path.exists() {
         std::fs::remove_file(&key_path).map_err(|e| Error::io(&key_path, e))?;
     }
-    MasterKey::generate()?.write_new_file(&key_path)?;
+    crate::keyfile::write_new(&MasterKey::generate()?, &key_path)?;
     let cfg = RunConfig::new(
         policy,
         vec![register],

@@ -36,26 +36,28 @@
 //! ```
 
 pub mod affected;
-pub(crate) mod arrays;
 pub mod audit;
 pub mod demo;
-pub mod error;
-pub mod ident;
 pub mod init;
 pub mod io;
-pub mod keys;
+pub mod keyfile;
 pub mod ledger;
 pub mod lookup;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub(crate) mod progress;
 pub mod reidentify;
 pub mod rekey;
 pub mod report;
 pub mod signals;
+pub(crate) mod stream;
 pub mod synth;
-pub mod transform;
 pub mod verify;
+pub(crate) mod writer;
+
+pub(crate) use minex_core::arrays;
+pub use minex_core::{error, ident, keys, transform};
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{KeyRing, MasterKey};

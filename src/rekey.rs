@@ -299,7 +299,7 @@ pub fn rekey(
                     None => None,
                 };
                 for (i, a) in alive.iter_mut().enumerate() {
-                    if *a && crate::pipeline::rule_matches(&raw, typed, i, cond) {
+                    if *a && minex_core::transformer::rule_matches(&raw, typed, i, cond) {
                         *a = false;
                         rows.filtered += 1;
                     }

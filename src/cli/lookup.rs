@@ -7,7 +7,6 @@ use clap::Args;
 use minex::audit::outcome;
 use minex::audit::{AuditEntry, append, log_path};
 use minex::error::{Error, Result};
-use minex::keys::MasterKey;
 use minex::lookup::{Lookup, LookupCounts};
 
 /// Arguments of `minex lookup`.
@@ -157,7 +156,7 @@ fn run(
     entry: &mut AuditEntry,
     counts: &mut LookupCounts,
 ) -> Result<()> {
-    let key = MasterKey::load(a.key_file.as_deref())?;
+    let key = minex::keyfile::load(a.key_file.as_deref())?;
     let lookup = Lookup::new(policy, key, a.space.as_deref())?;
     entry.key_ids = lookup.key_ids().clone();
     let bytes = zeroize::Zeroizing::new(match &a.from {

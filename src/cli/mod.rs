@@ -570,7 +570,7 @@ fn cmd_init(a: &InitArgs) -> anyhow::Result<()> {
 
 fn cmd_keygen(a: &KeygenArgs) -> anyhow::Result<()> {
     let key = MasterKey::generate()?;
-    key.write_new_file(&a.out)?;
+    minex::keyfile::write_new(&key, &a.out)?;
     eprintln!(
         "wrote a new master key to `{}` (mode 0600). Keep it safe and apart from the extracts: without it no token can be reproduced, and with it tokens can be linked.",
         a.out.display()
@@ -586,7 +586,7 @@ fn cmd_reidentify(a: &ReidentifyArgs) -> anyhow::Result<()> {
     writes.extend(a.out.as_deref());
     minex::io::paths::check_no_collision(&reads, &writes)?;
     let policy = minex::policy::from_file(&a.policy)?;
-    let key = MasterKey::load(a.key_file.as_deref())?;
+    let key = minex::keyfile::load(a.key_file.as_deref())?;
     let output = a
         .out
         .as_ref()
@@ -667,7 +667,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
 
 fn cmd_verify(a: &VerifyArgs) -> anyhow::Result<()> {
     let key = if a.key_file.is_some() || std::env::var_os(minex::keys::KEY_ENV).is_some() {
-        Some(MasterKey::load(a.key_file.as_deref())?)
+        Some(minex::keyfile::load(a.key_file.as_deref())?)
     } else {
         None
     };

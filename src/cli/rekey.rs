@@ -8,7 +8,6 @@ use clap::Args;
 use minex::audit::outcome;
 use minex::audit::{AuditEntry, append, log_path};
 use minex::error::Result;
-use minex::keys::MasterKey;
 use minex::rekey::{RekeyConfig, RekeySummary};
 
 /// Arguments of `minex rekey`.
@@ -72,8 +71,8 @@ fn rekey(a: &RekeyArgs) -> Result<()> {
         let cfg = RekeyConfig {
             inputs: a.input.inputs.clone(),
             read,
-            old_key: MasterKey::load(Some(&a.old_key_file))?,
-            new_key: MasterKey::load(Some(&a.new_key_file))?,
+            old_key: minex::keyfile::load(Some(&a.old_key_file))?,
+            new_key: minex::keyfile::load(Some(&a.new_key_file))?,
             new_domain: a.new_domain.clone(),
             out: a.out.clone(),
         };

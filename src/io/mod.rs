@@ -159,7 +159,18 @@ impl Input {
         }
     }
 
-    /// The input type of `column` (CSV columns are all `Utf8`).
+    /// The input's Arrow schema as the plan sees it: every column by name, with its
+    /// Parquet type, or `Utf8` for CSV.
+    pub fn schema(&self) -> arrow::datatypes::Schema {
+        arrow::datatypes::Schema::new(
+            self.header
+                .iter()
+                .map(|h| arrow::datatypes::Field::new(h, self.data_type(h), true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The Arrow type of `column` (`Utf8` for CSV, and for a name the input lacks).
     pub fn data_type(&self, column: &str) -> DataType {
         self.parquet_schema
             .as_ref()

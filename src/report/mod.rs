@@ -5,7 +5,7 @@
 //! only.
 
 pub mod html;
-pub mod manifest;
+pub use minex_core::manifest;
 
 pub use manifest::Manifest;
 

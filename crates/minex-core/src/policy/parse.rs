@@ -12,7 +12,7 @@ use serde_norway::{Mapping, Value};
 use sha2::{Digest, Sha256};
 
 use super::model::*;
-use crate::error::{Error, ErrorKind, PolicyProblem, Result};
+use crate::error::{ErrorKind, PolicyProblem, Result};
 use crate::ident::date::Date;
 
 /// The largest policy file read: a policy names every column of a register, so even 100,000
@@ -25,44 +25,19 @@ pub const MAX_NAME_BYTES: usize = 256;
 /// The `domain` `minex init` writes when none is given; `check`, `plan` and `run` refuse it.
 pub const PLACEHOLDER_DOMAIN: &str = "change-me-recipient";
 
-/// Reads and validates a policy file.
-///
-/// Besides [`from_str`]'s checks, refuses a file over [`MAX_POLICY_BYTES`] (before reading
-/// it) and `minex init`'s placeholder domain.
+/// Parses and validates a policy file's text (`path` for messages and the manifest): besides
+/// [`from_str`]'s checks, refuses `minex init`'s placeholder domain, which a run must not use.
+/// The runner's `policy::from_file` reads the file (bounded) and calls this.
 ///
 /// # Errors
-/// `Io` when the file cannot be read; `Policy` with every problem found.
-pub fn from_file(path: &Path) -> Result<Policy> {
-    let problem = |message: &str| {
-        Error::from(ErrorKind::Policy {
-            path: path.to_path_buf(),
-            problems: vec![PolicyProblem {
-                line: None,
-                path: "(file)".into(),
-                message: message.into(),
-            }],
-        })
-    };
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if len > MAX_POLICY_BYTES {
-        return Err(problem(
-            "a policy file is at most 1 MiB; this is not a policy (check `--policy`)",
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_POLICY_BYTES + 1),
-        &mut bytes,
-    )
-    .map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| problem("a policy file must be UTF-8"))?;
-    let policy = from_str(&text, path)?;
+/// `Policy` with every problem found.
+pub fn from_file_text(text: &str, path: &Path) -> Result<Policy> {
+    let policy = from_str(text, path)?;
     if policy.domain == PLACEHOLDER_DOMAIN {
         return Err(ErrorKind::Policy {
             path: path.to_path_buf(),
             problems: vec![PolicyProblem {
-                line: KeyLines::new(&text).line("domain"),
+                line: KeyLines::new(text).line("domain"),
                 path: "domain".into(),
                 message: "is still the placeholder `minex init` wrote; set the pseudonymisation domain of this recipient (one per recipient and purpose) before any run".into(),
             }],
@@ -70,6 +45,17 @@ pub fn from_file(path: &Path) -> Result<Policy> {
         .into());
     }
     Ok(policy)
+}
+
+impl Policy {
+    /// Parses and validates a policy from its YAML text, reporting every problem at once.
+    /// Messages and the manifest call it `policy`; [`from_str`] takes a path for them.
+    ///
+    /// # Errors
+    /// `Policy` with every problem found.
+    pub fn from_yaml(text: &str) -> Result<Policy> {
+        from_str(text, Path::new("policy"))
+    }
 }
 
 /// Parses and validates policy text; `path` is used for messages and the manifest.

@@ -247,6 +247,21 @@ impl Error {
     pub fn privacy(message: impl Into<String>) -> Error {
         ErrorKind::Privacy(message.into()).into()
     }
+
+    /// Places an error the core made about a batch (its row counted from 1 within the
+    /// batch, no file) in the file the batch came from: `first_row` is the file's 1-based
+    /// data row of the batch's first row. Errors that already name a file are unchanged.
+    #[must_use]
+    pub fn in_file(mut self, path: &Path, first_row: u64) -> Error {
+        if let ErrorKind::InvalidValue { location, .. } | ErrorKind::Malformed { location, .. } =
+            &mut *self.0
+            && location.file.is_none()
+        {
+            location.file = Some(path.to_path_buf());
+            location.row = location.row.map(|r| first_row + r.saturating_sub(1));
+        }
+        self
+    }
 }
 
 impl From<ErrorKind> for Error {

@@ -27,8 +27,6 @@
 //! dumps: run with swap encrypted and core dumps off).
 
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
 
 use aes_gcm_siv::aead::inout::InOutBuf;
 use aes_gcm_siv::{AeadInOut, Aes256GcmSiv, KeyInit, Nonce, Tag};
@@ -106,13 +104,13 @@ impl MasterKey {
         Ok(MasterKey(bytes))
     }
 
-    /// Parses the key file's text: 64 hex characters, optionally followed by a newline.
+    /// Parses a key's text (a key file's, `MINEX_KEY`'s): 64 hex characters; whitespace
+    /// around them (a newline, a CRLF, spaces) is trimmed.
     ///
     /// # Errors
     /// When the text is not exactly 64 hex characters. The message never repeats the text.
     pub fn from_hex(text: &str) -> Result<MasterKey> {
-        let t = text.strip_suffix('\n').unwrap_or(text);
-        let t = t.strip_suffix('\r').unwrap_or(t);
+        let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if t.len() != 64 {
             return Err(Error::key(format!(
                 "a master key is 64 hex characters (32 bytes); this one has {} characters",
@@ -136,103 +134,6 @@ impl MasterKey {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
-
-    /// Loads the master key from `key_file` when given, else from `MINEX_KEY`.
-    ///
-    /// A key file readable or writable by group or others is refused (on Unix).
-    ///
-    /// # Errors
-    /// When neither source holds a key, the file is unsafe or unreadable, or the text is
-    /// not a key.
-    pub fn load(key_file: Option<&Path>) -> Result<MasterKey> {
-        if let Some(path) = key_file {
-            check_permissions(path)?;
-            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                Error::key(format!(
-                    "cannot read the key file `{}`: {e}",
-                    path.display()
-                ))
-            })?);
-            return MasterKey::from_hex(&text).map_err(|e| {
-                Error::key(format!(
-                    "the key file `{}`: {}",
-                    path.display(),
-                    strip_key_prefix(&e)
-                ))
-            });
-        }
-        match std::env::var(KEY_ENV) {
-            Ok(text) => {
-                let text = Zeroizing::new(text);
-                MasterKey::from_hex(&text)
-                    .map_err(|e| Error::key(format!("`{KEY_ENV}`: {}", strip_key_prefix(&e))))
-            }
-            Err(_) => Err(Error::key(format!(
-                "no master key: pass `--key-file FILE` or set `{KEY_ENV}` (make one with `minex keygen --out FILE`)"
-            ))),
-        }
-    }
-
-    /// Writes a new key file with mode 0600; refuses to overwrite an existing file.
-    ///
-    /// # Errors
-    /// When the file exists or cannot be written.
-    pub fn write_new_file(&self, path: &Path) -> Result<()> {
-        let exists = || {
-            Error::key(format!(
-                "`{}` exists; minex keygen never overwrites a key (losing a key makes every token unreproducible)",
-                path.display()
-            ))
-        };
-        if path.symlink_metadata().is_ok() {
-            return Err(exists());
-        }
-        // Staged (mode 0600) and linked into place only when whole: a killed keygen leaves no
-        // half-written key, and the hard link fails rather than replace a key made meanwhile.
-        let staged = crate::io::output::Staged::new(path)?;
-        let mut file = staged.file()?;
-        file.write_all(self.to_hex().as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(staged.tmp_path(), e))?;
-        std::fs::hard_link(staged.tmp_path(), path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                exists()
-            } else {
-                Error::io(path, e)
-            }
-        })
-    }
-}
-
-fn strip_key_prefix(e: &Error) -> String {
-    let s = e.to_string();
-    s.strip_prefix("key: ").unwrap_or(&s).to_string()
-}
-
-#[cfg(unix)]
-fn check_permissions(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| {
-        Error::key(format!(
-            "cannot read the key file `{}`: {e}",
-            path.display()
-        ))
-    })?;
-    let mode = meta.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(Error::key(format!(
-            "the key file `{}` is accessible by group or others (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_permissions(_path: &Path) -> Result<()> {
-    Ok(())
 }
 
 /// A 32-byte derived key. Wiped on drop.

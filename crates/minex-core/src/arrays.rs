@@ -9,7 +9,7 @@ use arrow::error::ArrowError;
 /// A Utf8 column being built: the bytes of every value, their offsets, and the rows that are
 /// null (usually few, so kept as a list).
 #[derive(Debug)]
-pub(crate) struct Utf8Column {
+pub struct Utf8Column {
     values: Vec<u8>,
     offsets: Vec<i32>,
     nulls: Vec<usize>,
@@ -17,7 +17,7 @@ pub(crate) struct Utf8Column {
 
 impl Utf8Column {
     /// Room for `rows` values of `bytes` bytes in all.
-    pub(crate) fn with_capacity(rows: usize, bytes: usize) -> Utf8Column {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Utf8Column {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         Utf8Column {
@@ -29,13 +29,13 @@ impl Utf8Column {
 
     /// The bytes written so far; a value is written here, then ended with
     /// [`Utf8Column::end_value`].
-    pub(crate) fn values_mut(&mut self) -> &mut Vec<u8> {
+    pub fn values_mut(&mut self) -> &mut Vec<u8> {
         &mut self.values
     }
 
     /// Ends the value written since the last one ended; `null` makes it a null.
     #[inline]
-    pub(crate) fn end_value(&mut self, null: bool) {
+    pub fn end_value(&mut self, null: bool) {
         if null {
             self.nulls.push(self.offsets.len() - 1);
         }
@@ -47,14 +47,14 @@ impl Utf8Column {
 
     /// Appends a value.
     #[inline]
-    pub(crate) fn push(&mut self, value: &[u8]) {
+    pub fn push(&mut self, value: &[u8]) {
         self.values.extend_from_slice(value);
         self.end_value(false);
     }
 
     /// Appends a null.
     #[inline]
-    pub(crate) fn push_null(&mut self) {
+    pub fn push_null(&mut self) {
         self.end_value(true);
     }
 
@@ -62,7 +62,7 @@ impl Utf8Column {
     ///
     /// # Errors
     /// When the bytes are not UTF-8 or an offset is not on a character boundary.
-    pub(crate) fn finish(self) -> Result<StringArray, ArrowError> {
+    pub fn finish(self) -> Result<StringArray, ArrowError> {
         let rows = self.offsets.len() - 1;
         let nulls = (!self.nulls.is_empty()).then(|| {
             let mut valid = BooleanBufferBuilder::new(rows);
@@ -80,7 +80,7 @@ impl Utf8Column {
     ///
     /// # Errors
     /// As [`Utf8Column::finish`].
-    pub(crate) fn finish_with(self, nulls: Option<NullBuffer>) -> Result<StringArray, ArrowError> {
+    pub fn finish_with(self, nulls: Option<NullBuffer>) -> Result<StringArray, ArrowError> {
         utf8_array(self.offsets, self.values, nulls)
     }
 }
@@ -90,7 +90,7 @@ impl Utf8Column {
 /// # Errors
 /// When the bytes are not UTF-8, or the offsets are not increasing or not on character
 /// boundaries.
-pub(crate) fn utf8_array(
+pub fn utf8_array(
     offsets: Vec<i32>,
     values: Vec<u8>,
     nulls: Option<NullBuffer>,

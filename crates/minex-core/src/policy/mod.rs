@@ -7,6 +7,6 @@ mod parse;
 
 pub use model::*;
 pub use parse::{
-    MAX_NAME_BYTES, MAX_NESTING, MAX_POLICY_BYTES, PLACEHOLDER_DOMAIN, bad_name, from_file,
+    MAX_NAME_BYTES, MAX_NESTING, MAX_POLICY_BYTES, PLACEHOLDER_DOMAIN, bad_name, from_file_text,
     from_str,
 };

@@ -313,7 +313,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/");
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/");
 
     fn load(rel: &str) -> Value {
         let path = format!("{DATA}{rel}");
