@@ -1,6 +1,6 @@
 #![no_main]
 //! `cargo fuzz run ident`: the body is `minex_fuzz::ident` (fuzz/src/lib.rs), which
-//! tests/fuzz_corpus.rs also runs over the committed corpus.
+//! tests/it/fuzz_corpus.rs also runs over the committed corpus.
 
 use libfuzzer_sys::fuzz_target;
 

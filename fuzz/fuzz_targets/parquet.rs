@@ -1,6 +1,6 @@
 #![no_main]
 //! `cargo fuzz run parquet`: the body is `minex_fuzz::parquet` (fuzz/src/lib.rs), which
-//! tests/fuzz_corpus.rs also runs over the committed corpus.
+//! tests/it/fuzz_corpus.rs also runs over the committed corpus.
 //!
 //! # Panics inside arrow/parquet
 //! libfuzzer-sys 0.4 (`initialize`, called from `LLVMFuzzerInitialize` before the `init`

@@ -1,6 +1,6 @@
 #![no_main]
 //! `cargo fuzz run policy`: the body is `minex_fuzz::policy` (fuzz/src/lib.rs), which
-//! tests/fuzz_corpus.rs also runs over the committed corpus.
+//! tests/it/fuzz_corpus.rs also runs over the committed corpus.
 
 use libfuzzer_sys::fuzz_target;
 

@@ -1,5 +1,5 @@
 //! The bodies of minex's fuzz targets, shared by the `cargo fuzz` targets
-//! (`fuzz/fuzz_targets/*.rs`) and by the root crate's `tests/fuzz_corpus.rs`, which replays
+//! (`fuzz/fuzz_targets/*.rs`) and by the root crate's `tests/it/fuzz_corpus.rs`, which replays
 //! the committed corpus (`fuzz/corpus/<target>/`) on the stable toolchain.
 //!
 //! Each body takes arbitrary bytes, must never panic, and asserts invariants that hold

@@ -265,7 +265,7 @@ impl KeyRing {
 /// (every canonical identity number, date or code) then costs exactly two SHA-256
 /// compressions, done here with RustCrypto's `compress256` on the saved states. Longer values
 /// take the `hmac` crate. Both paths are checked against each other and against Wycheproof
-/// in `tests/crypto.rs`.
+/// in `tests/it/crypto.rs`.
 #[derive(Clone)]
 pub struct Tokenizer {
     mac: HmacSha256,

@@ -6,13 +6,11 @@
 //! `MINEX_REQUIRE_PYARROW` is set, in which case it fails.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::process::Command;
 
 use serde_json::Value;
 
-use util::*;
+use crate::util::*;
 
 const READ_WITH_PYARROW: &str = r#"
 import json, sys

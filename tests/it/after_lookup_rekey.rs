@@ -4,14 +4,11 @@
 //! Identity numbers come from Skatteverket's test list; keys are fixed TEST keys.
 #![allow(clippy::unwrap_used)]
 
-#[path = "util/mod.rs"]
-mod util;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use util::*;
+use crate::util::*;
 
 /// One register row: the pupil, the guardian (maybe none), and what a run does with it.
 #[derive(Debug, Clone)]

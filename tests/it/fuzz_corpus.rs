@@ -6,7 +6,7 @@
 //! Reproducers of open findings are kept in `fuzz/findings/<target>/` instead; they move
 //! into the corpus with their fix.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::path::{Path, PathBuf};

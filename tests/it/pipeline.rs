@@ -8,8 +8,6 @@
 //! edge case.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -25,7 +23,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::Value;
 
-use util::*;
+use crate::util::*;
 
 const SCHOOL_DOMAIN: &str = "skolsystem-ab";
 

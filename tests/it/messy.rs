@@ -7,8 +7,6 @@
 //! every stream and file minex wrote.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -17,7 +15,7 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 
-use util::*;
+use crate::util::*;
 
 const DOMAIN: &str = "messy-test-domain";
 
@@ -384,7 +382,7 @@ fn issue10_parquet_field_named_like_a_value() {
 }
 
 fn schema_path(name: &str) -> PathBuf {
-    util::schema(name)
+    crate::util::schema(name)
 }
 
 /// Point 3: A personnummer truncated to its birth date still identifies: a warning, an error under

@@ -7,9 +7,6 @@
 //! Registers are synthetic ([`minex::synth::RegisterBuilder`]); the key is the TEST key.
 #![allow(clippy::unwrap_used)]
 
-#[path = "util/mod.rs"]
-mod util;
-
 use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -27,7 +24,7 @@ use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use util::*;
+use crate::util::*;
 
 /// Rows of the synthetic registers: a few thousand, enough for every kind of value (and for
 /// the research policy's k = 5 gate to stay under its 5 % `max_suppression`).

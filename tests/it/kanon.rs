@@ -6,13 +6,10 @@
 //! Identity numbers are Skatteverket's official TEST personnummer; everything else is made up.
 #![allow(clippy::unwrap_used)]
 
-#[path = "util/mod.rs"]
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use util::*;
+use crate::util::*;
 
 /// The hand-checked fixture: 26 rows, classes of sizes 1, 2, 2, 3, 4, 5, 7 at k = 3 (see the
 /// comment at the top of the policy).

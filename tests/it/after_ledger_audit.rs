@@ -2,11 +2,9 @@
 //! key's audit log. Every key is a TEST key; data is synthetic or a fixture.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::path::Path;
 
-use util::*;
+use crate::util::*;
 
 fn run_into(policy: &Path, input: &Path, out: &Path, key: &Path) {
     minex_run(policy, &[input], out, key, &["--quiet"]).expect_code(0);

@@ -5,8 +5,6 @@
 //! Synthetic data only (`minex::synth`); the TEST key from `tests/util`.
 #![allow(clippy::unwrap_used)]
 
-mod util;
-
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -14,8 +12,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::util::*;
 use minex::io::output::{Staged, commit, staged_paths, write_all};
-use util::*;
 
 /// The tests that time or signal a run of the binary take turns: two runs at once would
 /// change each other's timing.

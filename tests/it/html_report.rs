@@ -13,9 +13,6 @@
 //! Registers are synthetic ([`minex::synth::RegisterBuilder`]); the key is the TEST key.
 #![allow(clippy::unwrap_used)]
 
-#[path = "util/mod.rs"]
-mod util;
-
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -32,7 +29,7 @@ use minex::report::html;
 use minex::verify::{Check, VerifyConfig, VerifyReport};
 use tempfile::TempDir;
 
-use util::{TEST_KEY_BYTES, TEST_KEY_HEX, has_hex_run, register, schema, tempdir};
+use crate::util::{TEST_KEY_BYTES, TEST_KEY_HEX, has_hex_run, register, schema, tempdir};
 
 /// The TEST master key. Never use it for real data.
 const TEST_KEY: [u8; 32] = TEST_KEY_BYTES;
@@ -375,7 +372,10 @@ fn write_is_atomic_and_leaves_only_the_page() {
         std::fs::read_to_string(&path).unwrap(),
         html::render(&r.manifest, None)
     );
-    assert_eq!(util::list_dir(path.parent().unwrap()), vec!["run.html"]);
+    assert_eq!(
+        crate::util::list_dir(path.parent().unwrap()),
+        vec!["run.html"]
+    );
     // A path that cannot be written is an error, not a panic.
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "x").unwrap();

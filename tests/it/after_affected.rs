@@ -13,9 +13,6 @@
 //! Identity numbers are synthetic ([`minex::synth::RegisterBuilder`]); the key is the TEST key.
 #![allow(clippy::unwrap_used)]
 
-#[path = "util/mod.rs"]
-mod util;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
@@ -28,7 +25,7 @@ use minex::ident::date::Date;
 use minex::ident::personnummer::{ParseOptions, Pnr};
 use parquet::arrow::ArrowWriter;
 
-use util::*;
+use crate::util::*;
 
 const ROWS: u64 = 4000;
 const DOMAIN: &str = "skolsystem-ab";

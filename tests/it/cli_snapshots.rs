@@ -1,6 +1,6 @@
 //! Snapshots of what a steward reads: every command's `--help` (each has an example) and the
 //! common errors. Temporary paths are filtered to `[TMP]`. Review changes with
-//! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test cli_snapshots` and read
+//! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test it cli_snapshots` and read
 //! the diff).
 #![allow(clippy::unwrap_used)]
 
