@@ -590,14 +590,7 @@ fn column_infos(plan: &Plan, stats: &Stats) -> Vec<ColumnInfo> {
         .columns
         .iter()
         .map(|c| {
-            let action = match &c.action {
-                Action::Tokenize { space } => format!("tokenize:{space}"),
-                Action::Encrypt { space } => format!("encrypt:{space}"),
-                Action::Generalize(g) => format!("generalize:{}", g.name()),
-                Action::Truncate { keep } => format!("truncate:{keep}"),
-                Action::Replace { .. } => "replace".into(),
-                a => a.name().into(),
-            };
+            let action = c.action.label();
             let written = c.action != Action::Drop;
             ColumnInfo {
                 name: c.name.clone(),

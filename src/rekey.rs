@@ -51,7 +51,6 @@ use crate::keys::{KeyRing, MasterKey};
 use crate::lookup::Kind;
 use crate::policy::{Action, OnInvalid, Policy};
 use crate::report::manifest::{FileInfo, OutputInfo, PolicyInfo, Tool};
-use crate::transform::canonical::{as_utf8, canonicalize_with};
 
 /// Rows per write call of the mapping file.
 const WRITE_ROWS: usize = 64 * 1024;
@@ -247,7 +246,7 @@ pub fn rekey(
     }
     let (plan, inputs, _) = crate::pipeline::prepare_policy(policy, &cfg.inputs, &cfg.read, None)?;
 
-    // Which target each read column feeds, and which columns need canonical text.
+    // Which target each read column feeds.
     let target_of: Vec<Option<usize>> = plan
         .columns
         .iter()
@@ -260,10 +259,9 @@ pub fn rekey(
             targets.iter().position(|x| *x == t)
         })
         .collect();
-    let mut text_needed: Vec<bool> = target_of.iter().map(Option::is_some).collect();
-    for ci in plan.rule_columns.iter().flatten() {
-        text_needed[*ci] = true;
-    }
+    // Canonical values and row rules exactly as a run makes them (the core's first half of
+    // a transform); the tokens it could make are not used.
+    let tx = minex_core::Transformer::with_ring(&plan, Some(&old_ring))?;
 
     let mut values: Vec<HashSet<Box<[u8]>>> = vec![HashSet::new(); targets.len()];
     let mut rows = RekeyRows::default();
@@ -271,40 +269,16 @@ pub fn rekey(
     for input in &inputs {
         let mut reader = input.batches(&plan.read, &cfg.read)?;
         let mut rows_here = 0u64;
-        while let Some((_, batch)) = reader.next_batch()? {
+        while let Some((first_row, batch)) = reader.next_batch()? {
             let n = batch.num_rows();
             rows_here += n as u64;
-            // 1. Canonical values (as a run makes them).
-            let mut canon = Vec::with_capacity(plan.columns.len());
-            let mut invalid_by_column = Vec::with_capacity(plan.columns.len());
-            for (ci, (spec, read_idx)) in plan.columns.iter().enumerate() {
-                let (c, invalid) = canonicalize_with(
-                    spec,
-                    batch.column(*read_idx),
-                    plan.policy.reference_date,
-                    text_needed[ci],
-                )?;
-                canon.push(c);
-                invalid_by_column.push(invalid);
-            }
-            // 2. Row rules (as a run applies them).
-            let mut alive = vec![true; n];
-            for (r, col) in plan.rules.iter().enumerate() {
-                let cond = &plan.policy.rules[r].condition;
-                let raw = as_utf8(batch.column(*col), &plan.read[*col])?;
-                let typed = match plan.rule_columns[r] {
-                    Some(ci) => Some(canon[ci].text.as_ref().ok_or_else(|| {
-                        Error::internal("a row rule needs canonical text that was not made")
-                    })?),
-                    None => None,
-                };
-                for (i, a) in alive.iter_mut().enumerate() {
-                    if *a && minex_core::transformer::rule_matches(&raw, typed, i, cond) {
-                        *a = false;
-                        rows.filtered += 1;
-                    }
-                }
-            }
+            // 1-2. Canonical values and row rules.
+            let canonical = tx
+                .canonicalize(&batch)
+                .map_err(|e| e.in_file(&input.path, first_row))?;
+            let alive = &canonical.alive;
+            rows.filtered += canonical.filtered_by_rule.iter().sum::<usize>() as u64;
+            let invalid_by_column = canonical.invalid.clone();
             // 3. Invalid values: the row is left out unless its column says `null`.
             let mut rejected = vec![false; n];
             for (ci, invalid) in invalid_by_column.into_iter().enumerate() {
@@ -322,10 +296,10 @@ pub fn rekey(
             // 4. The mapped values of the rows kept.
             for (ci, t) in target_of.iter().enumerate() {
                 let Some(t) = t else { continue };
-                let text = canon[ci]
-                    .text
-                    .as_ref()
+                let text = canonical
+                    .text(ci)?
                     .ok_or_else(|| Error::internal("a mapped column has no canonical text"))?;
+                let text = &text;
                 for i in 0..n {
                     if alive[i] && !rejected[i] && arrow::array::Array::is_valid(text, i) {
                         let v = text.value(i).as_bytes();

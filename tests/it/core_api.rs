@@ -497,3 +497,43 @@ fn master_key_from_hex_trims_and_never_echoes() {
     assert!(!e.contains(&bad[..20]), "{e}");
     assert!(MasterKey::from_hex(&TEST_KEY_HEX[..63]).is_err());
 }
+
+/// The manifest's action labels are made by `Action::label` and read back by
+/// `ActionLabel::parse`, one place each.
+#[test]
+fn action_labels_round_trip() {
+    use minex_core::policy::{Action, ActionLabel, Generalization};
+    let actions = [
+        (Action::Keep, "keep", None),
+        (Action::Drop, "drop", None),
+        (Action::Null, "null", None),
+        (
+            Action::Tokenize {
+                space: "person".into(),
+            },
+            "tokenize",
+            Some("person"),
+        ),
+        (
+            Action::Encrypt {
+                space: "contact".into(),
+            },
+            "encrypt",
+            Some("contact"),
+        ),
+        (Action::Truncate { keep: 3 }, "truncate", Some("3")),
+        (Action::Replace { with: "x".into() }, "replace", None),
+        (
+            Action::Generalize(Generalization::from_name("year").unwrap()),
+            "generalize",
+            Some("year"),
+        ),
+    ];
+    for (action, name, option) in actions {
+        let label = action.label();
+        let back = ActionLabel::parse(&label);
+        assert_eq!((back.name, back.option), (name, option), "{label}");
+        assert_eq!(back.name, action.name());
+        assert_eq!(back.is_pseudonym(), matches!(name, "tokenize" | "encrypt"));
+    }
+}

@@ -172,6 +172,34 @@ impl std::fmt::Debug for Transformer {
     }
 }
 
+/// A batch canonicalized and through the row rules ([`Transformer::canonicalize`]).
+pub struct Canonicalized {
+    /// Per row: false where a row rule matched (the row is filtered).
+    pub alive: Vec<bool>,
+    /// Per row rule (in policy order), the rows it removed; a row counts for the first rule
+    /// that matches.
+    pub filtered_by_rule: Vec<usize>,
+    /// Per column of [`Plan::columns`]: its invalid rows (row in the batch, reason), rows the
+    /// rules removed included.
+    pub invalid: Vec<Vec<(usize, InvalidReason)>>,
+    columns: Vec<Column>,
+}
+
+impl Canonicalized {
+    /// The canonical text of column `ci` of [`Plan::columns`], per row of the batch (null
+    /// where the value is null or invalid); `None` when no kernel or rule reads it (a kept
+    /// date, say).
+    ///
+    /// # Errors
+    /// `Internal` for a bug.
+    pub fn text(&self, ci: usize) -> Result<Option<StringArray>> {
+        self.columns
+            .get(ci)
+            .ok_or_else(|| Error::internal("no such canonical column"))?
+            .row_text()
+    }
+}
+
 /// Which columns a transform computes.
 #[derive(Clone, Copy)]
 enum Pass<'a> {
@@ -396,7 +424,13 @@ impl Transformer {
         Ok(())
     }
 
-    fn run(&self, batch: &RecordBatch, pass: Pass<'_>) -> Result<(BatchOutput, Vec<Box<[u8]>>)> {
+    /// The first half of a transform: every column's canonical values and invalid rows, and
+    /// the row rules applied, exactly as [`Transformer::transform`] makes them; for tools
+    /// that need canonical values rather than outputs (`minex rekey`).
+    ///
+    /// # Errors
+    /// `Schema` when the batch lacks a column the plan reads; `Internal` for a bug.
+    pub fn canonicalize(&self, batch: &RecordBatch) -> Result<Canonicalized> {
         let plan = &*self.plan;
         let n = batch.num_rows();
         let reference = plan.policy.reference_date;
@@ -408,7 +442,6 @@ impl Transformer {
                 .into()
             })
         };
-
         // 1. Canonical values. Every column is validated in both passes, so both passes
         // reject the same rows.
         let mut canon: Vec<Column> = Vec::with_capacity(plan.columns.len());
@@ -442,6 +475,26 @@ impl Transformer {
                 }
             }
         }
+
+        Ok(Canonicalized {
+            alive,
+            filtered_by_rule,
+            invalid: invalid_by_column,
+            columns: canon,
+        })
+    }
+
+    fn run(&self, batch: &RecordBatch, pass: Pass<'_>) -> Result<(BatchOutput, Vec<Box<[u8]>>)> {
+        let plan = &*self.plan;
+        let n = batch.num_rows();
+        let reference = plan.policy.reference_date;
+
+        let Canonicalized {
+            alive,
+            filtered_by_rule,
+            invalid: invalid_by_column,
+            columns: canon,
+        } = self.canonicalize(batch)?;
 
         // 3. Invalid values of the rows the rules kept follow `on_invalid`.
         let mut rejected: Vec<Option<InvalidReason>> = vec![None; n];

@@ -148,6 +148,50 @@ impl Action {
             Action::Null => "null",
         }
     }
+
+    /// The action's label in the run manifest (`columns[].action`): its name, and after a
+    /// colon its one option where it has one (`tokenize:person`, `generalize:year`,
+    /// `truncate:3`). Made here only; read back with [`ActionLabel::parse`].
+    pub fn label(&self) -> String {
+        match self {
+            Action::Tokenize { space } | Action::Encrypt { space } => {
+                format!("{}:{space}", self.name())
+            }
+            Action::Generalize(g) => format!("generalize:{}", g.name()),
+            Action::Truncate { keep } => format!("truncate:{keep}"),
+            a => a.name().to_string(),
+        }
+    }
+}
+
+/// A manifest's action label read back: the action's name and its option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionLabel<'a> {
+    /// `keep`, `drop`, `tokenize`, `encrypt`, `generalize`, `truncate`, `replace`, `null`.
+    pub name: &'a str,
+    /// The space, generalization or length, where the action has one.
+    pub option: Option<&'a str>,
+}
+
+impl<'a> ActionLabel<'a> {
+    /// Reads a label made by [`Action::label`].
+    pub fn parse(label: &'a str) -> ActionLabel<'a> {
+        match label.split_once(':') {
+            Some((name, option)) => ActionLabel {
+                name,
+                option: Some(option),
+            },
+            None => ActionLabel {
+                name: label,
+                option: None,
+            },
+        }
+    }
+
+    /// Whether the action makes pseudonyms (keyed tokens or ciphertexts).
+    pub fn is_pseudonym(&self) -> bool {
+        matches!(self.name, "tokenize" | "encrypt")
+    }
 }
 
 /// What happens to a row with an invalid value in a column.
