@@ -2,19 +2,34 @@
 //!
 //! Minimize and pseudonymize citizen registers into Parquet extracts a supplier may hold.
 //!
-//! ## Brief overview
+//! This crate is the **file runner** and the `minex` command line. Everything that decides an
+//! extract's bytes (the policy, the plan, identity numbers, keys, tokens and ciphertexts, row
+//! rules, `on_invalid`, k-anonymity) is in [`minex_core`], re-exported here; this
+//! crate reads files into Arrow batches, hands them to a [`minex_core::Transformer`] on worker
+//! threads, and writes the results atomically.
 //!
-//! A [policy](policy) (YAML) says, for every input column, what a supplier may receive:
-//! dropped, tokenized with a keyed HMAC, encrypted reversibly, generalized, truncated,
-//! replaced. [`pipeline::run`] checks the policy against the inputs' headers
-//! ([`plan::Plan`]) before reading any data, streams the inputs as bounded Arrow batches
-//! ([`io`]), validates and canonicalizes typed values such as Swedish identity numbers
-//! ([`ident`], [`transform::canonical`]), applies one kernel per column over whole arrays
-//! ([`transform::kernels`]), optionally enforces k-anonymity, and writes the extract, its
-//! manifest ([`report::manifest`]) and a rejects report atomically.
+//! ## The flow
+//! policy file → [`policy::from_file`] → [`pipeline::prepare`] (inputs opened, the
+//! [`Plan`] checked against their headers and the key, every problem at once) →
+//! [`pipeline::run`]: the inputs streamed as bounded batches (`io`, `stream`) through the
+//! core, pass 1 → [`minex_core::Gate`] → pass 2 with k-anonymity, the extract written (`writer`),
+//! the [`report::Manifest`] and the rejects report, and the commit that renames all of
+//! them into place (`io::output`).
 //!
-//! Keys: [`keys::MasterKey`] → HKDF per purpose, domain and space → [`keys::Tokenizer`] and
-//! [`keys::Encryptor`]. The constructions are a contract, pinned by `tests/data/kat.json`.
+//! ## The API for Rust users of the file runner
+//! * [`pipeline::run`] with a [`pipeline::RunConfig`] (or [`pipeline::run_policy`]): one run,
+//!   returning a [`pipeline::RunSummary`] with its manifest.
+//! * [`verify::verify`]: a supplier-side or steward-side check of an extract against its
+//!   manifest and policy.
+//! * [`policy::from_file`], [`keyfile::load`], [`io::ReadOptions`], [`report::Manifest`],
+//!   [`Error`] (its [`error::Category`] maps to the documented exit codes).
+//! * [`synth`]: the synthetic register generator of the examples and benchmarks.
+//!
+//! The other public modules are the implementations of the `minex` subcommands (`init`,
+//! `lookup`, `affected`, `rekey`, `reidentify`, `audit`, `ledger`, `demo`, `signals`), public
+//! because the binary calls them; they are not a stable API. To apply a policy to Arrow
+//! batches in another program (a binding, a Spark job, a DataFusion UDF), depend on
+//! `minex-core` alone: it has no file, thread or terminal dependency.
 //!
 //! No error, log line or report made by this crate holds a cell value, a key or a token.
 //!
@@ -35,21 +50,30 @@
 //! assert_eq!(tokens.token(a.canonical()).len(), 32);
 //! ```
 
+#[doc(hidden)]
 pub mod affected;
+#[doc(hidden)]
 pub mod audit;
+#[doc(hidden)]
 pub mod demo;
+#[doc(hidden)]
 pub mod init;
 pub mod io;
 pub mod keyfile;
+#[doc(hidden)]
 pub mod ledger;
+#[doc(hidden)]
 pub mod lookup;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub(crate) mod progress;
+#[doc(hidden)]
 pub mod reidentify;
+#[doc(hidden)]
 pub mod rekey;
 pub mod report;
+#[doc(hidden)]
 pub mod signals;
 pub(crate) mod stream;
 pub mod synth;
@@ -57,6 +81,8 @@ pub mod verify;
 pub(crate) mod writer;
 
 pub(crate) use minex_core::arrays;
+/// The core: a policy applied to Arrow record batches.
+pub use minex_core;
 pub use minex_core::{error, ident, keys, transform};
 
 pub use error::{Error, ErrorKind, Result};
