@@ -80,9 +80,9 @@ pub mod synth;
 pub mod verify;
 pub(crate) mod writer;
 
-pub(crate) use minex_core::arrays;
 /// The core: a policy applied to Arrow record batches.
 pub use minex_core;
+pub(crate) use minex_core::arrays;
 pub use minex_core::{error, ident, keys, transform};
 
 pub use error::{Error, ErrorKind, Result};

@@ -58,30 +58,7 @@ pub fn describe(plan: &Plan, inputs: &[Input], ring: Option<&crate::keys::KeyRin
             ],
         })
         .collect();
-    let header = [
-        "input column",
-        "type",
-        "action",
-        "output column",
-        "output type",
-    ];
-    let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: [&str; 5]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let _ = write!(l, "{c:<w$}  ", w = widths[i]);
-        }
-        l.trim_end().to_string()
-    };
-    let _ = writeln!(s, "{}", line(header));
-    for r in &rows {
-        let _ = writeln!(s, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
-    }
+    s.push_str(&table(&rows));
     if !p.derive.is_empty() {
         let _ = writeln!(s, "\nderived columns:");
         for d in &p.derive {
@@ -135,6 +112,37 @@ pub fn describe(plan: &Plan, inputs: &[Input], ring: Option<&crate::keys::KeyRin
                 .unwrap_or_else(|| "(give --key-file to see the id)".into());
             let _ = writeln!(s, "  {}/{space}: {id}", purpose.label());
         }
+    }
+    s
+}
+
+/// The plan's table: one line per input column, in aligned columns.
+fn table(rows: &[[String; 5]]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let header = [
+        "input column",
+        "type",
+        "action",
+        "output column",
+        "output type",
+    ];
+    let mut widths = header.map(str::len);
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(s, "{}", line(header));
+    for r in rows {
+        let _ = writeln!(s, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
     }
     s
 }

@@ -263,11 +263,85 @@ pub fn rekey(
     // a transform); the tokens it could make are not used.
     let tx = minex_core::Transformer::with_ring(&plan, Some(&old_ring))?;
 
-    let mut values: Vec<HashSet<Box<[u8]>>> = vec![HashSet::new(); targets.len()];
+    let (values, rows, input_infos) =
+        collect_values(&tx, &inputs, &cfg.read, &target_of, targets.len())?;
+    if rows.input != rows.filtered + rows.rejected + rows.used {
+        return Err(Error::internal("rekey row accounting does not add up"));
+    }
+
+    // The mapping file.
+    let sides = Sides {
+        policy,
+        new_domain: &new_domain,
+        old_ring: &old_ring,
+        new_ring: &new_ring,
+        old_ids: &old_ids,
+        new_ids: &new_ids,
+    };
+    let (staged, sha256, bytes, spaces, total, schema) =
+        write_mapping(&paths, &sides, &targets, values)?;
+
+    let finished_at = SystemTime::now();
+    let manifest = RekeyManifest {
+        tool: Tool {
+            name: "minex".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        command: "rekey".into(),
+        policy: PolicyInfo {
+            name: policy.name.clone(),
+            path: policy.path.display().to_string(),
+            sha256: policy.sha256.clone(),
+        },
+        reference_date: policy.reference_date.to_string(),
+        old: KeySide {
+            domain: policy.domain.clone(),
+            key_ids: old_ids,
+        },
+        new: KeySide {
+            domain: new_domain,
+            key_ids: new_ids,
+        },
+        inputs: input_infos,
+        output: OutputInfo {
+            path: paths.parquet.display().to_string(),
+            sha256,
+            bytes,
+            rows: total,
+            columns: schema.fields().len() as u64,
+        },
+        rows,
+        spaces,
+        mappings: total,
+        started: crate::report::rfc3339(started_at),
+        finished: crate::report::rfc3339(finished_at),
+        seconds: clock.elapsed().as_secs_f64(),
+    };
+    let mut json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::internal(format!("manifest as JSON: {e}")))?;
+    json.push(b'\n');
+    let staged_manifest = Staged::new(&paths.manifest)?;
+    crate::io::output::write_all(&staged_manifest, &json)?;
+    commit(vec![staged, staged_manifest], &[])?;
+    Ok(RekeySummary { manifest, paths })
+}
+
+/// The distinct canonical values of every target over the inputs' rows a run would write,
+/// the rows' accounting and the inputs' digests.
+#[allow(clippy::type_complexity)]
+fn collect_values(
+    tx: &minex_core::Transformer,
+    inputs: &[crate::io::Input],
+    read: &crate::io::ReadOptions,
+    target_of: &[Option<usize>],
+    targets: usize,
+) -> Result<(Vec<HashSet<Box<[u8]>>>, RekeyRows, Vec<FileInfo>)> {
+    let plan = tx.plan();
+    let mut values: Vec<HashSet<Box<[u8]>>> = vec![HashSet::new(); targets];
     let mut rows = RekeyRows::default();
     let mut input_infos = Vec::with_capacity(inputs.len());
-    for input in &inputs {
-        let mut reader = input.batches(&plan.read, &cfg.read)?;
+    for input in inputs {
+        let mut reader = input.batches(&plan.read, read)?;
         let mut rows_here = 0u64;
         while let Some((first_row, batch)) = reader.next_batch()? {
             let n = batch.num_rows();
@@ -331,11 +405,35 @@ pub fn rekey(
             rows: rows_here,
         });
     }
-    if rows.input != rows.filtered + rows.rejected + rows.used {
-        return Err(Error::internal("rekey row accounting does not add up"));
-    }
+    Ok((values, rows, input_infos))
+}
 
-    // The mapping file.
+/// Both sides of a rekey.
+struct Sides<'a> {
+    policy: &'a Policy,
+    new_domain: &'a str,
+    old_ring: &'a KeyRing,
+    new_ring: &'a KeyRing,
+    old_ids: &'a BTreeMap<String, String>,
+    new_ids: &'a BTreeMap<String, String>,
+}
+
+/// Writes the mapping file (staged): every value's old and new token or ciphertext.
+#[allow(clippy::type_complexity)]
+fn write_mapping(
+    paths: &OutputPaths,
+    sides: &Sides<'_>,
+    targets: &[(String, Kind)],
+    values: Vec<HashSet<Box<[u8]>>>,
+) -> Result<(Staged, String, u64, Vec<SpaceCount>, u64, SchemaRef)> {
+    let Sides {
+        policy,
+        new_domain,
+        old_ring,
+        new_ring,
+        old_ids,
+        new_ids,
+    } = sides;
     let schema = mapping_schema();
     let old_ids_text = old_ids.values().cloned().collect::<Vec<_>>().join(",");
     let new_ids_text = new_ids.values().cloned().collect::<Vec<_>>().join(",");
@@ -344,7 +442,7 @@ pub fn rekey(
         ("minex.kind", "rekey-mapping".to_string()),
         ("minex.policy_sha256", policy.sha256.clone()),
         ("minex.old_domain", policy.domain.clone()),
-        ("minex.new_domain", new_domain.clone()),
+        ("minex.new_domain", new_domain.to_string()),
         ("minex.old_key_ids", old_ids_text),
         ("minex.new_key_ids", new_ids_text),
     ];
@@ -396,7 +494,7 @@ pub fn rekey(
             kind: kind.name().to_string(),
             mappings,
         });
-        let pairs = map_values(set, space, *kind, &old_ring, &new_ring);
+        let pairs = map_values(set, space, *kind, old_ring, new_ring);
         for chunk in pairs.chunks(WRITE_ROWS) {
             let batch = mapping_batch(&schema, space, *kind, chunk)?;
             writer.write(&batch).map_err(write_err)?;
@@ -407,49 +505,7 @@ pub fn rekey(
         .finish()
         .map_err(|e| Error::io(staged.tmp_path(), e))?;
 
-    let finished_at = SystemTime::now();
-    let manifest = RekeyManifest {
-        tool: Tool {
-            name: "minex".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        command: "rekey".into(),
-        policy: PolicyInfo {
-            name: policy.name.clone(),
-            path: policy.path.display().to_string(),
-            sha256: policy.sha256.clone(),
-        },
-        reference_date: policy.reference_date.to_string(),
-        old: KeySide {
-            domain: policy.domain.clone(),
-            key_ids: old_ids,
-        },
-        new: KeySide {
-            domain: new_domain,
-            key_ids: new_ids,
-        },
-        inputs: input_infos,
-        output: OutputInfo {
-            path: paths.parquet.display().to_string(),
-            sha256,
-            bytes,
-            rows: total,
-            columns: schema.fields().len() as u64,
-        },
-        rows,
-        spaces,
-        mappings: total,
-        started: crate::report::rfc3339(started_at),
-        finished: crate::report::rfc3339(finished_at),
-        seconds: clock.elapsed().as_secs_f64(),
-    };
-    let mut json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| Error::internal(format!("manifest as JSON: {e}")))?;
-    json.push(b'\n');
-    let staged_manifest = Staged::new(&paths.manifest)?;
-    crate::io::output::write_all(&staged_manifest, &json)?;
-    commit(vec![staged, staged_manifest], &[])?;
-    Ok(RekeySummary { manifest, paths })
+    Ok((staged, sha256, bytes, spaces, total, schema))
 }
 
 fn count_reason(rows: &mut RekeyRows, reason: InvalidReason) {

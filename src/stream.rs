@@ -66,7 +66,6 @@ pub(crate) fn stream<T: Send>(
             let _ = ticket_tx.send(());
         }
         let reader = scope.spawn(move || {
-            let mut digests = Vec::with_capacity(inputs.len());
             let mut seq = 0u64;
             // Hands one item out under a ticket; false when the run is stopping.
             let mut hand_out = |item: Result<(usize, u64, RawBatch)>| -> bool {
@@ -74,32 +73,7 @@ pub(crate) fn stream<T: Send>(
                 seq += 1;
                 ok
             };
-            for (file_index, input) in inputs.iter().enumerate() {
-                let mut reader = match input.batches(columns, read) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        hand_out(Err(e));
-                        return digests;
-                    }
-                };
-                loop {
-                    match reader.next_raw() {
-                        Ok(Some((first, b))) => {
-                            if !hand_out(Ok((file_index, first, b))) {
-                                return digests;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            hand_out(Err(e));
-                            return digests;
-                        }
-                    }
-                }
-                tracing::debug!(input = %input.path.display(), "input read to its end");
-                digests.push(reader.digest());
-            }
-            digests
+            read_inputs(inputs, columns, read, &mut hand_out)
         });
         // The workers share the receiving end; it closes when the last worker is gone.
         let batch_rx: Arc<Mutex<Receiver<Work>>> = Arc::new(Mutex::new(batch_rx));
@@ -174,4 +148,42 @@ pub(crate) fn stream<T: Send>(
         written?;
         Ok(digests)
     })
+}
+
+/// The reader: cuts every input into raw batches (file index, first row, batch) and hands
+/// them out in order, until the end or until `hand_out` says the run is stopping; an error
+/// is handed out in its place and ends the reading. Returns the digests made.
+fn read_inputs(
+    inputs: &[Input],
+    columns: &[String],
+    read: &ReadOptions,
+    hand_out: &mut dyn FnMut(Result<(usize, u64, RawBatch)>) -> bool,
+) -> Digests {
+    let mut digests = Vec::with_capacity(inputs.len());
+    for (file_index, input) in inputs.iter().enumerate() {
+        let mut reader = match input.batches(columns, read) {
+            Ok(r) => r,
+            Err(e) => {
+                hand_out(Err(e));
+                return digests;
+            }
+        };
+        loop {
+            match reader.next_raw() {
+                Ok(Some((first, b))) => {
+                    if !hand_out(Ok((file_index, first, b))) {
+                        return digests;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    hand_out(Err(e));
+                    return digests;
+                }
+            }
+        }
+        tracing::debug!(input = %input.path.display(), "input read to its end");
+        digests.push(reader.digest());
+    }
+    digests
 }

@@ -84,6 +84,13 @@ impl Plan {
     /// # Errors
     /// `Schema` listing every mismatch at once.
     pub fn for_inputs(policy: &Policy, inputs: &[(&str, &Schema)]) -> Result<Plan> {
+        let (header, unknown_dropped) = Plan::check(policy, inputs)?;
+        Plan::build(policy, header, unknown_dropped)
+    }
+
+    /// Every mismatch between the policy and the inputs' schemas, at once; else the header
+    /// and the unknown columns dropped.
+    fn check(policy: &Policy, inputs: &[(&str, &Schema)]) -> Result<(Vec<String>, Vec<String>)> {
         let mut problems = Vec::new();
         let Some((first_label, first)) = inputs.first() else {
             return Err(ErrorKind::Schema {
@@ -172,7 +179,17 @@ impl Plan {
         if !problems.is_empty() {
             return Err(ErrorKind::Schema { problems }.into());
         }
+        Ok((header, unknown_dropped))
+    }
 
+    /// The plan for a header the policy fits.
+    fn build(policy: &Policy, header: Vec<String>, unknown_dropped: Vec<String>) -> Result<Plan> {
+        let rule_sources: BTreeSet<&str> = policy
+            .rules
+            .iter()
+            .filter(|r| r.value_type != ValueType::String)
+            .map(|r| r.column.as_str())
+            .collect();
         // Which columns are read: non-dropped ones, rule columns, derivation sources.
         let mut needed: BTreeSet<&str> = BTreeSet::new();
         for c in &policy.columns {

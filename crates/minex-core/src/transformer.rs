@@ -200,6 +200,17 @@ impl Canonicalized {
     }
 }
 
+/// The invalid values' fate in one batch ([`Transformer::on_invalid`]).
+struct Verdicts {
+    /// Per row, the reason it is rejected (its first invalid column's).
+    rejected: Vec<Option<InvalidReason>>,
+    /// (row, index in `Plan::columns`, reason), sorted.
+    rejects: Vec<(usize, usize, InvalidReason)>,
+    nulled: Vec<(String, usize)>,
+    rejected_by_reason: BTreeMap<&'static str, usize>,
+    rejected_rows: usize,
+}
+
 /// Which columns a transform computes.
 #[derive(Clone, Copy)]
 enum Pass<'a> {
@@ -497,50 +508,13 @@ impl Transformer {
         } = self.canonicalize(batch)?;
 
         // 3. Invalid values of the rows the rules kept follow `on_invalid`.
-        let mut rejected: Vec<Option<InvalidReason>> = vec![None; n];
-        let mut rejects = Vec::new();
-        let mut nulled = Vec::new();
-        for (ci, invalid) in invalid_by_column.into_iter().enumerate() {
-            let spec = &plan.columns[ci].0;
-            let mut nulled_here = 0;
-            for (i, reason) in invalid {
-                if !alive[i] {
-                    continue;
-                }
-                match spec.on_invalid {
-                    OnInvalid::Fail => {
-                        return Err(ErrorKind::InvalidValue {
-                            location: Location::default()
-                                .with_row(i as u64 + 1)
-                                .with_column(spec.name.clone()),
-                            reason: reason.code(),
-                        }
-                        .into());
-                    }
-                    OnInvalid::Null => nulled_here += 1,
-                    OnInvalid::Reject => {
-                        if rejected[i].is_none() {
-                            rejected[i] = Some(reason);
-                        }
-                        rejects.push((i, ci, reason));
-                    }
-                }
-            }
-            if nulled_here > 0 {
-                nulled.push((spec.name.clone(), nulled_here));
-            }
-        }
-        rejects.sort_by_key(|(row, col, _)| (*row, *col));
-        let mut rejected_by_reason = BTreeMap::new();
-        let mut rejected_rows = 0;
-        for (i, r) in rejected.iter().enumerate() {
-            if let Some(r) = r
-                && alive[i]
-            {
-                *rejected_by_reason.entry(r.code()).or_insert(0) += 1;
-                rejected_rows += 1;
-            }
-        }
+        let Verdicts {
+            rejected,
+            rejects,
+            nulled,
+            rejected_by_reason,
+            rejected_rows,
+        } = self.on_invalid(&alive, invalid_by_column)?;
 
         // 4. Keep the rows that survive.
         let keep: Vec<bool> = alive
@@ -620,6 +594,66 @@ impl Transformer {
             },
             class_keys,
         ))
+    }
+
+    /// What `on_invalid` makes of the invalid values of the rows the rules kept.
+    fn on_invalid(
+        &self,
+        alive: &[bool],
+        invalid_by_column: Vec<Vec<(usize, InvalidReason)>>,
+    ) -> Result<Verdicts> {
+        let mut rejected: Vec<Option<InvalidReason>> = vec![None; alive.len()];
+        let mut rejects = Vec::new();
+        let mut nulled = Vec::new();
+        for (ci, invalid) in invalid_by_column.into_iter().enumerate() {
+            let spec = &self.plan.columns[ci].0;
+            let mut nulled_here = 0;
+            for (i, reason) in invalid {
+                if !alive[i] {
+                    continue;
+                }
+                match spec.on_invalid {
+                    OnInvalid::Fail => {
+                        return Err(ErrorKind::InvalidValue {
+                            location: Location::default()
+                                .with_row(i as u64 + 1)
+                                .with_column(spec.name.clone()),
+                            reason: reason.code(),
+                        }
+                        .into());
+                    }
+                    OnInvalid::Null => nulled_here += 1,
+                    OnInvalid::Reject => {
+                        if rejected[i].is_none() {
+                            rejected[i] = Some(reason);
+                        }
+                        rejects.push((i, ci, reason));
+                    }
+                }
+            }
+            if nulled_here > 0 {
+                nulled.push((spec.name.clone(), nulled_here));
+            }
+        }
+        rejects.sort_by_key(|(row, col, _)| (*row, *col));
+        let mut rejected_by_reason = BTreeMap::new();
+        let mut rejected_rows = 0;
+        for (i, r) in rejected.iter().enumerate() {
+            if let Some(r) = r
+                && alive[i]
+            {
+                *rejected_by_reason.entry(r.code()).or_insert(0) += 1;
+                rejected_rows += 1;
+            }
+        }
+
+        Ok(Verdicts {
+            rejected,
+            rejects,
+            nulled,
+            rejected_by_reason,
+            rejected_rows,
+        })
     }
 
     fn class_keys(&self, columns: &[Option<ArrayRef>]) -> Result<Vec<Box<[u8]>>> {

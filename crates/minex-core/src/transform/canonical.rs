@@ -30,6 +30,37 @@ pub struct Canonical {
     pub typed: Option<ArrayRef>,
 }
 
+/// Identity numbers stored as integers (a 10-digit number has lost its leading zeros).
+fn personnummer_from_integers(
+    spec: &ColumnSpec,
+    array: &ArrayRef,
+    opts: &ParseOptions,
+) -> Result<(Canonical, Vec<(usize, InvalidReason)>)> {
+    let mut invalid = Vec::new();
+    // An unsigned value beyond i64 is no identity number: it becomes -1, which is invalid
+    // (`format`), never a silent null as a plain cast would make it.
+    let ints = match array.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
+        Some(u) => std::sync::Arc::new(u.unary::<_, Int64Type>(|v| i64::try_from(v).unwrap_or(-1)))
+            as ArrayRef,
+        None => cast(array, &DataType::Int64)
+            .map_err(|e| Error::internal(format!("integer cast of `{}`: {e}", spec.name)))?,
+    };
+    let ints: &Int64Array = ints.as_primitive::<Int64Type>();
+    let text = each_value(
+        spec,
+        ints.iter(),
+        12,
+        true,
+        &mut invalid,
+        &mut (),
+        |v, buf, _| {
+            buf.push_str(Pnr::from_integer(v, opts)?.as_str());
+            Ok(())
+        },
+    );
+    Ok((Canonical { text, typed: None }, invalid))
+}
+
 /// Canonicalizes `array` as `spec` says. Returns the canonical values and the invalid rows
 /// (batch-relative index, reason); invalid values are null in the result.
 ///
@@ -61,30 +92,7 @@ pub fn canonicalize_with(
         allow_interim: spec.allow_interim,
     };
     if spec.value_type == ValueType::Personnummer && array.data_type().is_integer() {
-        // An unsigned value beyond i64 is no identity number: it becomes -1, which is invalid
-        // (`format`), never a silent null as a plain cast would make it.
-        let ints = match array.as_primitive_opt::<arrow::datatypes::UInt64Type>() {
-            Some(u) => {
-                std::sync::Arc::new(u.unary::<_, Int64Type>(|v| i64::try_from(v).unwrap_or(-1)))
-                    as ArrayRef
-            }
-            None => cast(array, &DataType::Int64)
-                .map_err(|e| Error::internal(format!("integer cast of `{}`: {e}", spec.name)))?,
-        };
-        let ints: &Int64Array = ints.as_primitive::<Int64Type>();
-        let text = each_value(
-            spec,
-            ints.iter(),
-            12,
-            true,
-            &mut invalid,
-            &mut (),
-            |v, buf, _| {
-                buf.push_str(Pnr::from_integer(v, &opts)?.as_str());
-                Ok(())
-            },
-        );
-        return Ok((Canonical { text, typed: None }, invalid));
+        return personnummer_from_integers(spec, array, &opts);
     }
 
     let text = as_utf8(array, &spec.name)?;
