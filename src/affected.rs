@@ -984,16 +984,8 @@ mod tests {
 
     /// A samordningsnummer `YYYYMMDD` + serial `NNN` with its Luhn check digit.
     fn with_check_digit(first11: &str) -> String {
-        let ten = &first11[2..];
-        let sum: u32 = ten
-            .bytes()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
-                d / 10 + d % 10
-            })
-            .sum();
-        format!("{first11}{}", (10 - sum % 10) % 10)
+        let nine: Vec<u8> = first11[2..].bytes().map(|b| b - b'0').collect();
+        format!("{first11}{}", crate::ident::luhn::check_digit(&nine))
     }
 
     #[test]

@@ -58,6 +58,9 @@ use rayon::prelude::*;
 
 use tables::{MUNICIPALITIES, Municipality};
 
+use crate::ident::date::{Date, days_in_month};
+use crate::ident::luhn;
+
 /// The column names of the generated register, in order.
 pub const HEADER: &[&str] = &[
     "personnummer",
@@ -304,43 +307,23 @@ impl Weighted {
 // Dates
 // ---------------------------------------------------------------------------------------
 
-fn is_leap(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+/// Days since 1970-01-01 of a date (a real one, or a day past the month's end for the
+/// impossible dates of malformed numbers), with the calendar of [`crate::ident::date`].
 fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
-    let y = i64::from(y) - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    i64::from(
+        Date {
+            year: y,
+            month: m,
+            day: d,
+        }
+        .to_days(),
+    )
 }
 
-/// The inverse of [`days_from_civil`].
+/// The inverse of [`days_from_civil`] (days within the ±5.8 million years of `Date32`).
 fn civil_from_days(z: i64) -> (i32, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
-    (y, m, d)
+    let d = Date::from_days(i32::try_from(z).unwrap_or(if z < 0 { i32::MIN } else { i32::MAX }));
+    (d.year, d.month, d.day)
 }
 
 /// The same month and day in `year`, with 29 February moved to the 28th when needed.
@@ -436,17 +419,13 @@ fn ascii_fold(s: &str) -> String {
 // Personnummer
 // ---------------------------------------------------------------------------------------
 
-/// The Luhn check digit over ten-digit-form digits (`YYMMDDNNN`, ASCII).
+/// The Luhn check digit over ten-digit-form digits (`YYMMDDNNN`, ASCII), in ASCII.
 fn luhn_digit(digits: &[u8]) -> u8 {
-    let sum: u32 = digits
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            let v = u32::from(b - b'0') * if i % 2 == 0 { 2 } else { 1 };
-            v / 10 + v % 10
-        })
-        .sum();
-    b'0' + ((10 - sum % 10) % 10) as u8
+    let mut values = [0u8; 9];
+    for (v, &b) in values.iter_mut().zip(digits) {
+        *v = b - b'0';
+    }
+    b'0' + luhn::check_digit(&values[..digits.len().min(9)])
 }
 
 /// How a personnummer is spelled in the column.
