@@ -1,10 +1,9 @@
 //! The generated values of a row that need more than one draw: e-mail addresses, street
 //! addresses, phone numbers, case notes and malformed personnummer.
 
-use tables::Municipality;
-
 use crate::ident::date::days_in_month;
 
+use super::tables::Municipality;
 use super::*;
 
 impl RowGen<'_> {

@@ -3,10 +3,10 @@
 use std::io;
 
 use rayon::prelude::*;
-use tables::MUNICIPALITIES;
 
 use crate::ident::date::days_in_month;
 
+use super::tables::MUNICIPALITIES;
 use super::*;
 
 /// Everything the chunks share: validated settings and precomputed tables.
