@@ -291,7 +291,7 @@ fn decide(
     column: &StringArray,
 ) -> (Role, Option<detect::DetectedKind>) {
     let d = detect::detect(column.iter().take(1000), policy.reference_date);
-    let typed = policy.column(&name).map(|c| c.value_type);
+    let typed = policy.column(name).map(|c| c.value_type);
     match declared {
         Role::Protected => (
             Role::Protected,
