@@ -3,7 +3,7 @@
 //! This module exists so that every spelling of the same person, address or date gives the
 //! same canonical bytes before anything is tokenized or encrypted, and so that a value that is
 //! not what its column claims is rejected with a stable reason code. It owns the identity
-//! numbers ([`personnummer`]), e-mail addresses ([`email`]), phone numbers ([`phone`]),
+//! numbers ([`personnummer`], with their [`luhn`] check digit), e-mail addresses ([`email`]), phone numbers ([`phone`]),
 //! postal codes ([`postal`]), civil dates ([`date`]), column type detection ([`detect`]),
 //! the shared [`InvalidReason`] codes and the small scalar parsers [`parse_bool`] and
 //! [`parse_i64`].
@@ -14,6 +14,7 @@
 pub mod date;
 pub mod detect;
 pub mod email;
+pub mod luhn;
 pub mod personnummer;
 pub mod phone;
 pub mod postal;

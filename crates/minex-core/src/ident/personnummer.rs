@@ -49,6 +49,7 @@
 
 use super::InvalidReason;
 use super::date::{Date, days_in_month};
+use super::luhn;
 
 /// How to read numbers whose century is not written out.
 #[derive(Debug, Clone, Copy)]
@@ -86,9 +87,6 @@ pub struct Pnr {
     digits: [u8; 12],
     kind: Kind,
 }
-
-/// Luhn doubling of one digit: 2·d, minus 9 when it has two digits.
-const DOUBLED: [u8; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
 
 /// The allowed interim letters, upper case.
 const INTERIM_LETTERS: &[u8; 11] = b"TRSUWXJKLMN";
@@ -258,13 +256,7 @@ fn parse_bytes(b: &[u8], opts: &ParseOptions) -> Result<Pnr, InvalidReason> {
     };
 
     // 1. Luhn over the 10-digit form.
-    let mut sum = 0u32;
-    let mut i = 0;
-    while i < 10 {
-        sum += u32::from(DOUBLED[usize::from(vals[i])]) + u32::from(vals[i + 1]);
-        i += 2;
-    }
-    if !sum.is_multiple_of(10) {
+    if !luhn::is_valid(&vals) {
         return Err(InvalidReason::Checksum);
     }
 

@@ -17,6 +17,11 @@
 //! derivation), so there is nothing to lint about spaces shared across policies.
 
 use super::model::*;
+/// Reads column names; public here too because `minex init` has long used this path.
+pub use super::vocabulary::has_word;
+use super::vocabulary::{
+    BIRTH, EMAIL, FREE_TEXT, PHONE, PNR, POSTAL, PROTECTED, QUASI_IDENTIFIER, names_identifier,
+};
 
 /// One warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,80 +49,6 @@ impl std::fmt::Display for Warning {
     }
 }
 
-const IDENTIFIER_WORDS: &[&str] = &[
-    "personnummer",
-    "personnr",
-    "pnr",
-    "ssn",
-    "samordningsnummer",
-    "email",
-    "e_post",
-    "epost",
-    "mail",
-    "phone",
-    "telefon",
-    "mobil",
-    "mobile",
-    "first_name",
-    "last_name",
-    "firstname",
-    "lastname",
-    "fornamn",
-    "förnamn",
-    "efternamn",
-    "full_name",
-    "fullname",
-    "namn",
-    "name",
-    "address",
-    "adress",
-    "street",
-    "gata",
-    "gatuadress",
-];
-const FREE_TEXT_WORDS: &[&str] = &[
-    "note",
-    "notes",
-    "comment",
-    "kommentar",
-    "anteckning",
-    "fritext",
-    "free_text",
-    "text",
-    "beskrivning",
-    "description",
-    "notering",
-    "remark",
-    "message",
-    "meddelande",
-];
-const PROTECTED_WORDS: &[&str] = &["protected", "skydd", "skyddad", "sekretess", "confidential"];
-const PNR_WORDS: &[&str] = &[
-    "personnummer",
-    "personnr",
-    "pnr",
-    "ssn",
-    "samordningsnummer",
-];
-const PHONE_WORDS: &[&str] = &["phone", "telefon", "mobil", "mobile"];
-const EMAIL_WORDS: &[&str] = &["email", "e_post", "epost", "mail"];
-const BIRTH_WORDS: &[&str] = &["birth", "dob", "fodelse", "födelse", "fodd", "född"];
-const POSTAL_WORDS: &[&str] = &["postal", "postnummer", "postnr", "zip"];
-const QI_WORDS: &[&str] = &["gender", "sex", "kon", "kön", "age", "alder", "ålder"];
-
-/// Whether a column name holds one of `words`: the whole name, one of its parts between
-/// non-alphanumeric characters, or (for words of six letters or more) anywhere inside it.
-/// Shared with `minex init`, which reads names the same way.
-pub fn has_word(name: &str, words: &[&str]) -> bool {
-    let n = name.to_lowercase();
-    words.iter().any(|w| {
-        n == *w
-            || n.split(|c: char| !c.is_alphanumeric())
-                .any(|part| part == *w)
-            || (w.chars().count() >= 6 && n.contains(w))
-    })
-}
-
 /// What kind of identifier a column holds, and from how many kept characters a truncation of
 /// it still narrows a person down: a personnummer's first 6 characters are a birth date (and
 /// century), an E.164 phone's first 8 a number block of a few hundred lines, an email's first
@@ -127,9 +58,9 @@ fn identifier_kind(c: &ColumnSpec) -> Option<(&'static str, usize)> {
         ValueType::Personnummer => Some(("an identity number", 6)),
         ValueType::Phone => Some(("a phone number", 8)),
         ValueType::Email => Some(("an email address", 4)),
-        ValueType::String if has_word(&c.name, PNR_WORDS) => Some(("an identity number", 6)),
-        ValueType::String if has_word(&c.name, PHONE_WORDS) => Some(("a phone number", 8)),
-        ValueType::String if has_word(&c.name, EMAIL_WORDS) => Some(("an email address", 4)),
+        ValueType::String if has_word(&c.name, PNR) => Some(("an identity number", 6)),
+        ValueType::String if has_word(&c.name, PHONE) => Some(("a phone number", 8)),
+        ValueType::String if has_word(&c.name, EMAIL) => Some(("an email address", 4)),
         _ => None,
     }
 }
@@ -167,7 +98,7 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
         let direct = matches!(
             c.value_type,
             ValueType::Personnummer | ValueType::Email | ValueType::Phone
-        ) || has_word(&c.name, IDENTIFIER_WORDS);
+        ) || names_identifier(&c.name);
         if direct && is_written_raw(&c.action) {
             warn(
                 "direct-identifier-kept",
@@ -176,7 +107,7 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
                 "a direct identifier is kept as it is; `tokenize` it (joins still work), `encrypt` it (reversible by the steward), or `drop` it".into(),
             );
         }
-        if has_word(&c.name, FREE_TEXT_WORDS)
+        if has_word(&c.name, FREE_TEXT)
             && matches!(c.action, Action::Keep | Action::Truncate { .. })
             && c.value_type == ValueType::String
         {
@@ -194,12 +125,12 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
         .iter()
         .filter(|c| {
             c.action == Action::Keep
-                && (c.value_type == ValueType::Date && has_word(&c.name, BIRTH_WORDS))
+                && (c.value_type == ValueType::Date && has_word(&c.name, BIRTH))
         })
         .collect();
     let derived_birth = p.derive.iter().any(|d| d.what == Derivation::BirthDate);
     let postal_kept = p.columns.iter().find(|c| {
-        (c.value_type == ValueType::PostalCode || has_word(&c.name, POSTAL_WORDS))
+        (c.value_type == ValueType::PostalCode || has_word(&c.name, POSTAL))
             && match &c.action {
                 Action::Keep => true,
                 Action::Truncate { keep } => *keep >= 3,
@@ -242,9 +173,9 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
                 )
                 && (c.value_type == ValueType::PostalCode
                     || c.value_type == ValueType::Date
-                    || has_word(&c.name, POSTAL_WORDS)
-                    || has_word(&c.name, BIRTH_WORDS)
-                    || has_word(&c.name, QI_WORDS)));
+                    || has_word(&c.name, POSTAL)
+                    || has_word(&c.name, BIRTH)
+                    || has_word(&c.name, QUASI_IDENTIFIER)));
         if qi {
             qis.push(c.name.clone());
         }
@@ -308,7 +239,7 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
         };
         let boolean_values =
             !texts.is_empty() && texts.iter().all(|t| crate::ident::parse_bool(t).is_ok());
-        if has_word(&r.column, PROTECTED_WORDS) || boolean_values {
+        if has_word(&r.column, PROTECTED) || boolean_values {
             let line = p.column(&r.column).and_then(|c| c.line);
             warn(
                 "untyped-rule-column",
@@ -322,7 +253,7 @@ pub fn lint(p: &Policy) -> Vec<Warning> {
         }
     }
     for c in &p.columns {
-        if has_word(&c.name, PROTECTED_WORDS) && !p.rules.iter().any(|r| r.column == c.name) {
+        if has_word(&c.name, PROTECTED) && !p.rules.iter().any(|r| r.column == c.name) {
             warn(
                 "protected-identity-unused",
                 &c.name,

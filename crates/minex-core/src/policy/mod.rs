@@ -4,6 +4,7 @@
 pub mod lint;
 mod model;
 mod parse;
+pub mod vocabulary;
 
 pub use model::*;
 pub use parse::{
