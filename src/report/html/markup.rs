@@ -1,6 +1,7 @@
 //! Small HTML pieces (section starts, rows, cards, code) and the escaping and number
 //! formatting everything on the page goes through.
 
+use crate::policy::ActionLabel;
 use std::fmt::Write as _;
 
 pub(super) fn section_start(h: &mut String, id: &str, title: &str, swedish: &str) {
@@ -29,7 +30,7 @@ pub(super) fn code(s: &str) -> String {
 }
 
 pub(super) fn action_class(action: &str) -> &'static str {
-    match action.split(':').next().unwrap_or("") {
+    match ActionLabel::parse(action).name {
         "drop" => "a-drop",
         "keep" => "a-keep",
         "tokenize" | "encrypt" => "a-pseudo",
@@ -39,7 +40,8 @@ pub(super) fn action_class(action: &str) -> &'static str {
 
 /// What an action does, in plain words (from the manifest's `action` label).
 pub(super) fn action_meaning(action: &str) -> String {
-    let (name, arg) = action.split_once(':').unwrap_or((action, ""));
+    let label = ActionLabel::parse(action);
+    let (name, arg) = (label.name, label.option.unwrap_or(""));
     match name {
         "drop" => "left out of the extract".into(),
         "keep" => "copied as it is".into(),
