@@ -45,6 +45,64 @@ impl ClassCounts {
         self.classes.len()
     }
 
+    /// The counts as bytes, to send from the workers that counted them (Spark executors, say)
+    /// to the one that decides: the class keys are the quasi-identifiers' *output* values
+    /// (already generalized), with their counts, nothing else. Read back with
+    /// [`ClassCounts::from_bytes`].
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(24 + self.classes.len() * 24);
+        out.extend_from_slice(COUNTS_MAGIC);
+        out.extend_from_slice(&self.rows_at_gate.to_le_bytes());
+        out.extend_from_slice(&(self.classes.len() as u64).to_le_bytes());
+        for (k, c) in &self.classes {
+            out.extend_from_slice(&(k.len() as u64).to_le_bytes());
+            out.extend_from_slice(k);
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads what [`ClassCounts::to_bytes`] wrote.
+    ///
+    /// # Errors
+    /// `Malformed` when the bytes are not class counts.
+    pub fn from_bytes(bytes: &[u8]) -> Result<ClassCounts> {
+        let bad = || {
+            Error::malformed(
+                crate::error::Location::default(),
+                "these bytes are not minex class counts",
+            )
+        };
+        let mut rest = bytes
+            .strip_prefix(COUNTS_MAGIC.as_slice())
+            .ok_or_else(bad)?;
+        let u64_at = |rest: &mut &[u8]| -> Result<u64> {
+            let (head, tail) = rest.split_first_chunk::<8>().ok_or_else(bad)?;
+            *rest = tail;
+            Ok(u64::from_le_bytes(*head))
+        };
+        let rows_at_gate = u64_at(&mut rest)?;
+        let n = u64_at(&mut rest)?;
+        let mut classes = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 20));
+        for _ in 0..n {
+            let len = usize::try_from(u64_at(&mut rest)?).map_err(|_| bad())?;
+            if rest.len() < len {
+                return Err(bad());
+            }
+            let (key, tail) = rest.split_at(len);
+            rest = tail;
+            let count = u64_at(&mut rest)?;
+            classes.insert(Box::from(key), count);
+        }
+        if !rest.is_empty() {
+            return Err(bad());
+        }
+        Ok(ClassCounts {
+            classes,
+            rows_at_gate,
+        })
+    }
+
     pub(crate) fn add_keys(&mut self, keys: Vec<Box<[u8]>>) {
         self.rows_at_gate += keys.len() as u64;
         for k in keys {
@@ -52,6 +110,8 @@ impl ClassCounts {
         }
     }
 }
+
+const COUNTS_MAGIC: &[u8; 8] = b"MXCLASS1";
 
 /// The decision of pass 1: which classes are below k, and the risk figures.
 #[derive(Debug, Clone)]
@@ -72,8 +132,16 @@ impl Gate {
     /// # Errors
     /// `Internal` when the plan's policy has no `k_anonymity`.
     pub fn new(plan: &Plan, counts: ClassCounts) -> Result<Gate> {
-        let spec = plan
-            .policy
+        Gate::for_policy(&plan.policy, counts)
+    }
+
+    /// As [`Gate::new`], from the policy alone (the decision needs no schema: the counts'
+    /// keys were made by a transformer of a plan of this policy).
+    ///
+    /// # Errors
+    /// `Internal` when the policy has no `k_anonymity`.
+    pub fn for_policy(policy: &crate::policy::Policy, counts: ClassCounts) -> Result<Gate> {
+        let spec = policy
             .k_anonymity
             .clone()
             .ok_or_else(|| Error::internal("a k-anonymity gate for a policy without one"))?;
