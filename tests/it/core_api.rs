@@ -537,3 +537,39 @@ fn action_labels_round_trip() {
         assert_eq!(back.is_pseudonym(), matches!(name, "tokenize" | "encrypt"));
     }
 }
+
+/// Class counts travel as bytes (from Spark executors to the driver) and come back equal;
+/// anything else is refused, never misread.
+#[test]
+fn class_counts_round_trip_through_bytes() {
+    let policy = POLICY.replace(
+        "derive:",
+        "k_anonymity:\n  quasi_identifiers: [postal_code, birth_date]\n  k: 3\nderive:",
+    );
+    let (plan, tx) = transformer(&policy, &COLUMNS);
+    let mut counts = ClassCounts::default();
+    tx.count_classes(
+        &rows_batch(&messy_rows(97), &[Layout::Utf8; 6]),
+        &mut counts,
+    )
+    .unwrap();
+    assert!(counts.classes() > 3);
+    let bytes = counts.to_bytes();
+    let back = ClassCounts::from_bytes(&bytes).unwrap();
+    assert_eq!(back, counts);
+    assert_eq!(
+        ClassCounts::from_bytes(&ClassCounts::default().to_bytes()).unwrap(),
+        ClassCounts::default()
+    );
+    for bad in [
+        &bytes[..bytes.len() - 1],
+        &bytes[1..],
+        b"MXCLASS1".as_slice(),
+        b"",
+    ] {
+        assert!(ClassCounts::from_bytes(bad).is_err());
+    }
+    let gate = Gate::new(&plan, back).unwrap();
+    let same = Gate::for_policy(&plan.policy, counts).unwrap();
+    assert_eq!(gate.rows_below(), same.rows_below());
+}
