@@ -77,7 +77,7 @@ const KEY_ENV: &str = "MINEX_KEY";
 /// A core error as the Python exception of its category, with the CLI's message.
 fn py_err(e: minex_core::Error) -> PyErr {
     let msg = e.to_string();
-    let err = match e.category() {
+    match e.category() {
         Category::Usage => UsageError::new_err(msg),
         Category::Policy => PolicyError::new_err(msg),
         Category::Data => DataError::new_err(msg),
@@ -86,13 +86,7 @@ fn py_err(e: minex_core::Error) -> PyErr {
         Category::Privacy => PrivacyError::new_err(msg),
         Category::Lint => LintError::new_err(msg),
         Category::Internal => InternalError::new_err(msg),
-    };
-    Python::attach(|py| {
-        let value = err.value(py);
-        let _ = value.setattr("exit_code", e.category().exit_code());
-        let _ = value.setattr("category", e.category().name());
-    });
-    err
+    }
 }
 
 fn internal(what: impl std::fmt::Display) -> PyErr {
@@ -512,13 +506,17 @@ impl TransformerPy {
             .iter()
             .map(|c| {
                 let out = plan.outputs.iter().find(|o| o.name == c.name);
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "name": c.name,
                     "type": c.value_type.name(),
                     "action": c.action.label(),
                     "output": out.map(|o| o.name.clone()),
-                    "output_type": out.map(|o| o.data_type.to_string()),
-                })
+                });
+                // As the CLI's manifest: no `output_type` for a column not written.
+                if let (Some(o), Some(map)) = (out, v.as_object_mut()) {
+                    map.insert("output_type".into(), o.data_type.to_string().into());
+                }
+                v
             })
             .collect();
         serde_json::to_string(&columns).map_err(internal)
@@ -538,14 +536,25 @@ fn _minex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ClassCountsPy>()?;
     m.add_class::<GatePy>()?;
     m.add("MinexError", py.get_type::<MinexError>())?;
-    m.add("UsageError", py.get_type::<UsageError>())?;
-    m.add("PolicyError", py.get_type::<PolicyError>())?;
-    m.add("DataError", py.get_type::<DataError>())?;
-    m.add("IoError", py.get_type::<IoError>())?;
-    m.add("MasterKeyError", py.get_type::<MasterKeyError>())?;
-    m.add("PrivacyError", py.get_type::<PrivacyError>())?;
-    m.add("LintError", py.get_type::<LintError>())?;
-    m.add("InternalError", py.get_type::<InternalError>())?;
+    // Each class carries its category's exit code and name, also when raised from Python
+    // (as `minex.spark` does with an executor's error).
+    let base = py.get_type::<MinexError>();
+    base.setattr("exit_code", Category::Internal.exit_code())?;
+    base.setattr("category", Category::Internal.name())?;
+    for (name, ty, category) in [
+        ("UsageError", py.get_type::<UsageError>(), Category::Usage),
+        ("PolicyError", py.get_type::<PolicyError>(), Category::Policy),
+        ("DataError", py.get_type::<DataError>(), Category::Data),
+        ("IoError", py.get_type::<IoError>(), Category::Io),
+        ("MasterKeyError", py.get_type::<MasterKeyError>(), Category::Key),
+        ("PrivacyError", py.get_type::<PrivacyError>(), Category::Privacy),
+        ("LintError", py.get_type::<LintError>(), Category::Lint),
+        ("InternalError", py.get_type::<InternalError>(), Category::Internal),
+    ] {
+        ty.setattr("exit_code", category.exit_code())?;
+        ty.setattr("category", category.name())?;
+        m.add(name, ty)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

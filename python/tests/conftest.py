@@ -38,3 +38,19 @@ def register(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("register") / "register.csv"
     subprocess.run([gen, "--rows", "20000", "--seed", "11", "--out", str(out)], check=True)
     return out
+
+
+# Under CI (scripts/test sets MINEX_REQUIRE_SPARK=1) nothing may be skipped: a missing
+# pyspark, Java or binary is a failure, not a quiet pass.
+_SKIPPED = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("MINEX_REQUIRE_SPARK") == "1" and _SKIPPED:
+        print(f"\nMINEX_REQUIRE_SPARK=1 but {len(_SKIPPED)} tests were skipped: {_SKIPPED}")
+        session.exitstatus = 1
