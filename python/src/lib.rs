@@ -543,13 +543,29 @@ fn _minex(m: &Bound<'_, PyModule>) -> PyResult<()> {
     base.setattr("category", Category::Internal.name())?;
     for (name, ty, category) in [
         ("UsageError", py.get_type::<UsageError>(), Category::Usage),
-        ("PolicyError", py.get_type::<PolicyError>(), Category::Policy),
+        (
+            "PolicyError",
+            py.get_type::<PolicyError>(),
+            Category::Policy,
+        ),
         ("DataError", py.get_type::<DataError>(), Category::Data),
         ("IoError", py.get_type::<IoError>(), Category::Io),
-        ("MasterKeyError", py.get_type::<MasterKeyError>(), Category::Key),
-        ("PrivacyError", py.get_type::<PrivacyError>(), Category::Privacy),
+        (
+            "MasterKeyError",
+            py.get_type::<MasterKeyError>(),
+            Category::Key,
+        ),
+        (
+            "PrivacyError",
+            py.get_type::<PrivacyError>(),
+            Category::Privacy,
+        ),
         ("LintError", py.get_type::<LintError>(), Category::Lint),
-        ("InternalError", py.get_type::<InternalError>(), Category::Internal),
+        (
+            "InternalError",
+            py.get_type::<InternalError>(),
+            Category::Internal,
+        ),
     ] {
         ty.setattr("exit_code", category.exit_code())?;
         ty.setattr("category", category.name())?;

@@ -573,3 +573,164 @@ fn class_counts_round_trip_through_bytes() {
     let same = Gate::for_policy(&plan.policy, counts).unwrap();
     assert_eq!(gate.rows_below(), same.rows_below());
 }
+
+/// A CSV fixture as a batch in memory: every column text, an empty field null (as the CLI's
+/// reader makes it).
+fn fixture_batch(name: &str) -> RecordBatch {
+    let path = format!("{}/tests/data/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut reader = csv::ReaderBuilder::new().from_path(path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let columns: Vec<ArrayRef> = (0..header.len())
+        .map(|c| {
+            Arc::new(StringArray::from(
+                records
+                    .iter()
+                    .map(|r| Some(&r[c]).filter(|v| !v.is_empty()))
+                    .collect::<Vec<_>>(),
+            )) as ArrayRef
+        })
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(schema_of(
+            &header.iter().map(String::as_str).collect::<Vec<_>>(),
+        )),
+        columns,
+    )
+    .unwrap()
+}
+
+/// Any column's values as text (nulls as `None`), whatever its type.
+fn texts(b: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let c = b.column_by_name(name).unwrap();
+    let f = arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &Default::default()).unwrap();
+    (0..c.len())
+        .map(|i| (!c.is_null(i)).then(|| f.value(i).to_string()))
+        .collect()
+}
+
+fn some(v: &[&str]) -> Vec<Option<String>> {
+    v.iter().map(|s| Some((*s).to_string())).collect()
+}
+
+/// Every action, derivation, row rule and `on_invalid` in process: the design table's values
+/// (the same fixture the CLI test runs end to end).
+#[test]
+fn every_action_in_process_writes_what_the_design_table_says() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/fixtures/all_actions.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let policy = Policy::from_yaml(&text).unwrap();
+    let batch = fixture_batch("all_actions.csv");
+    let plan = Plan::new(&policy, &batch.schema()).unwrap();
+    let tx = Transformer::new(&plan, &crate::util::test_key()).unwrap();
+    let out = tx.transform(&batch).unwrap();
+    let e = &out.batch;
+    assert_eq!(e.num_rows(), 3);
+    let token = |p: &str| Some(crate::util::expected_token("test-actions", "person", p));
+    assert_eq!(
+        texts(e, "personnummer"),
+        vec![
+            token("198501012382"),
+            token("198701012398"),
+            token("199001792382")
+        ]
+    );
+    assert_eq!(
+        e.schema().field_with_name("dob_year").unwrap().data_type(),
+        &DataType::Int32
+    );
+    assert_eq!(texts(e, "dob_year"), some(&["1985", "1987", "1990"]));
+    assert_eq!(texts(e, "dob_decade"), some(&["1980", "1980", "1990"]));
+    assert_eq!(
+        texts(e, "dob_month"),
+        some(&["1985-01", "1987-06", "1990-01"])
+    );
+    assert_eq!(texts(e, "dob_band"), some(&["40-44", "35-39", "35-39"]));
+    assert_eq!(texts(e, "postal_code"), some(&["752", "114", "114"]));
+    assert_eq!(texts(e, "street"), some(&["Stor", "Å", "Kvar"]));
+    assert_eq!(texts(e, "city"), some(&["Uppsala", "Malmö", "Lund"]));
+    assert_eq!(
+        texts(e, "email"),
+        vec![
+            Some("test.person@example.se".into()),
+            Some("b@example.com".into()),
+            None
+        ]
+    );
+    assert_eq!(
+        e.schema().field_with_name("moved_on").unwrap().data_type(),
+        &DataType::Date32
+    );
+    assert_eq!(
+        texts(e, "moved_on"),
+        vec![Some("2020-05-17".into()), None, None]
+    );
+    assert_eq!(
+        texts(e, "score"),
+        vec![Some("42".into()), Some("-7".into()), None]
+    );
+    assert_eq!(
+        texts(e, "school"),
+        vec![Some("redacted".into()), None, Some("redacted".into())]
+    );
+    assert_eq!(texts(e, "note"), vec![None, None, None]);
+    let cases = texts(e, "case_id");
+    assert!(cases[0].is_some() && cases[1].is_some() && cases[2].is_none());
+    assert!(!cases[0].as_ref().unwrap().contains("2024"));
+    assert_eq!(texts(e, "birth_year"), some(&["1985", "1987", "1990"]));
+    assert_eq!(texts(e, "sex"), some(&["F", "M", "F"]));
+    assert_eq!(texts(e, "age"), some(&["41", "39", "35"]));
+    assert_eq!(texts(e, "coordination"), some(&["false", "false", "true"]));
+    assert_eq!(texts(e, "band"), some(&["40-49", "30-39", "30-39"]));
+    // Rules (a row counts for the first that matches), rejects, on_invalid: null.
+    assert_eq!((out.rows_in, out.filtered, out.rejected_rows), (8, 4, 1));
+    assert_eq!(out.filtered_by_rule, vec![1, 2, 1]);
+    assert_eq!(
+        out.rejects,
+        vec![Reject {
+            row: 6,
+            column: "personnummer".into(),
+            reason: "checksum".into()
+        }]
+    );
+    assert_eq!(out.nulled, vec![("moved_on".to_string(), 1)]);
+    // The manifest's labels of these actions, made in one place.
+    let labels: Vec<String> = policy.columns.iter().map(|c| c.action.label()).collect();
+    assert!(
+        labels.contains(&"generalize:age_band:5".to_string()),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&"tokenize:person".to_string()));
+}
+
+/// Two recipients (domains) share no token; two columns in one space share them.
+#[test]
+fn domains_separate_and_spaces_link_in_process() {
+    let policy = |domain: &str| {
+        format!(
+            "version: 1\nname: x\ndomain: {domain}\nreference_date: 2026-01-01\ncolumns:\n  \
+             child: {{ type: personnummer, action: tokenize, space: person }}\n  \
+             guardian: {{ type: personnummer, action: tokenize, space: person }}\n"
+        )
+    };
+    let b = batch(&[
+        ("child", vec![Some("19460823-9986"), Some("19900101-2385")]),
+        ("guardian", vec![Some("19900101-2385"), Some("460823-9986")]),
+    ]);
+    let (_, a) = transformer(&policy("supplier-a"), &["child", "guardian"]);
+    let (_, z) = transformer(&policy("supplier-b"), &["child", "guardian"]);
+    let (oa, oz) = (
+        a.transform(&b).unwrap().batch,
+        z.transform(&b).unwrap().batch,
+    );
+    let (ca, ga) = (strings(&oa, "child"), strings(&oa, "guardian"));
+    // The same person as a child and as a guardian: one token within a domain.
+    assert_eq!(ca[0], ga[1]);
+    assert_eq!(ca[1], ga[0]);
+    let tokens_a: BTreeSet<_> = ca.iter().chain(&ga).collect();
+    let cz = strings(&oz, "child");
+    assert!(cz.iter().all(|t| !tokens_a.contains(t)));
+}
