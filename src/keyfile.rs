@@ -90,16 +90,7 @@ fn check_permissions(path: &Path) -> Result<()> {
             path.display()
         ))
     })?;
-    let mode = meta.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(Error::key(format!(
-            "the key file `{}` is accessible by group or others (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        )));
-    }
-    Ok(())
+    crate::keys::check_key_file_mode(path, meta.permissions().mode())
 }
 
 #[cfg(not(unix))]

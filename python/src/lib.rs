@@ -181,15 +181,7 @@ fn key_from_file(path: &Path) -> minex_core::Result<MasterKey> {
                 path.display()
             ))
         })?;
-        let mode = meta.permissions().mode();
-        if mode & 0o077 != 0 {
-            return Err(minex_core::Error::key(format!(
-                "the key file `{}` is accessible by group or others (mode {:o}); run `chmod 600 {}`",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            )));
-        }
+        minex_core::keys::check_key_file_mode(path, meta.permissions().mode())?;
     }
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
         minex_core::Error::key(format!(

@@ -136,6 +136,23 @@ impl MasterKey {
     }
 }
 
+/// The rule for a key file's Unix mode bits (the caller reads them; the core reads no files):
+/// a key file readable or writable by group or others is refused. `path` is for the message.
+///
+/// # Errors
+/// `Key`, naming the file and its mode and how to fix it (never the key).
+pub fn check_key_file_mode(path: &std::path::Path, mode: u32) -> Result<()> {
+    if mode & 0o077 != 0 {
+        return Err(Error::key(format!(
+            "the key file `{}` is accessible by group or others (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// A 32-byte derived key. Wiped on drop.
 #[derive(Clone)]
 pub struct DerivedKey(Zeroizing<[u8; 32]>);
