@@ -24,7 +24,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use arrow::array::RecordBatch;
@@ -421,14 +420,7 @@ fn write_pass(
     ];
     // The same key-value pairs go into the file's footer and into the Arrow schema stored in
     // it, where pyarrow, Polars and DuckDB users find them (`schema.metadata`).
-    let schema = Arc::new(
-        tx.schema().as_ref().clone().with_metadata(
-            metadata
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), v.clone()))
-                .collect(),
-        ),
-    );
+    let schema = crate::writer::stamped(&tx.schema(), &metadata);
     let pseudonyms: Vec<&str> = plan
         .outputs
         .iter()

@@ -39,7 +39,6 @@ use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 
@@ -347,12 +346,12 @@ fn collect_values(
             let n = batch.num_rows();
             rows_here += n as u64;
             // 1-2. Canonical values and row rules.
-            let canonical = tx
+            let mut canonical = tx
                 .canonicalize(&batch)
                 .map_err(|e| e.in_file(&input.path, first_row))?;
             let alive = &canonical.alive;
             rows.filtered += canonical.filtered_by_rule.iter().sum::<usize>() as u64;
-            let invalid_by_column = canonical.invalid.clone();
+            let invalid_by_column = std::mem::take(&mut canonical.invalid);
             // 3. Invalid values: the row is left out unless its column says `null`.
             let mut rejected = vec![false; n];
             for (ci, invalid) in invalid_by_column.into_iter().enumerate() {
@@ -446,14 +445,7 @@ fn write_mapping(
         ("minex.old_key_ids", old_ids_text),
         ("minex.new_key_ids", new_ids_text),
     ];
-    let schema: SchemaRef = Arc::new(
-        schema.as_ref().clone().with_metadata(
-            metadata
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), v.clone()))
-                .collect(),
-        ),
-    );
+    let schema: SchemaRef = crate::writer::stamped(&schema, &metadata);
     let mut props = WriterProperties::builder();
     for name in ["old_token", "new_token", "old_ciphertext", "new_ciphertext"] {
         let col = parquet::schema::types::ColumnPath::from(name);
@@ -461,16 +453,11 @@ fn write_mapping(
             .set_column_dictionary_enabled(col.clone(), false)
             .set_column_statistics_enabled(col, EnabledStatistics::None);
     }
-    let props = props
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_created_by(format!("minex {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(Some(
-            metadata
-                .iter()
-                .map(|(k, v)| KeyValue::new((*k).to_string(), v.clone()))
-                .collect(),
-        ))
-        .build();
+    let props = crate::writer::footer(
+        props.set_compression(Compression::ZSTD(ZstdLevel::default())),
+        &metadata,
+    )
+    .build();
     let staged = Staged::new(&paths.parquet)?;
     let mut writer = ArrowWriter::try_new(
         HashingWriter::new(staged.file()?),

@@ -75,15 +75,8 @@ impl ExtractWriter {
                     .map_err(|_| Error::usage("`--zstd-level` must be 1 to 22"))?,
             ))
             .set_max_row_group_row_count(Some(options.row_group_size.max(1)))
-            .set_write_batch_size(WRITE_BATCH_ROWS)
-            .set_created_by(format!("minex {}", env!("CARGO_PKG_VERSION")))
-            .set_key_value_metadata(Some(
-                metadata
-                    .iter()
-                    .map(|(k, v)| KeyValue::new((*k).to_string(), v.clone()))
-                    .collect(),
-            ))
-            .build();
+            .set_write_batch_size(WRITE_BATCH_ROWS);
+        let props = footer(props, metadata).build();
         let writer = ArrowWriter::try_new(
             HashingWriter::new(staged.file()?),
             schema.clone(),
@@ -145,6 +138,35 @@ impl ExtractWriter {
         let _ = self.syncer.join();
         Ok((self.staged, sha, bytes))
     }
+}
+
+/// `schema` with `metadata` (the same `minex.*` pairs as the footer's: pyarrow, Polars and
+/// DuckDB users find them in the stored Arrow schema).
+pub(crate) fn stamped(schema: &arrow::datatypes::Schema, metadata: &[(&str, String)]) -> SchemaRef {
+    std::sync::Arc::new(
+        schema.clone().with_metadata(
+            metadata
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+        ),
+    )
+}
+
+/// The footer every Parquet file minex writes carries: `created_by` and `metadata`, in this
+/// order.
+pub(crate) fn footer(
+    props: parquet::file::properties::WriterPropertiesBuilder,
+    metadata: &[(&str, String)],
+) -> parquet::file::properties::WriterPropertiesBuilder {
+    props
+        .set_created_by(format!("minex {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(
+            metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new((*k).to_string(), v.clone()))
+                .collect(),
+        ))
 }
 
 fn write_to(

@@ -336,25 +336,19 @@ impl GatePy {
 struct TransformerPy {
     policy: minex_core::Policy,
     key: MasterKey,
-    plans: Mutex<HashMap<String, Arc<(Plan, Transformer)>>>,
+    plans: Mutex<HashMap<Schema, Arc<(Plan, Transformer)>>>,
 }
 
 impl TransformerPy {
     fn for_schema(&self, schema: &Schema) -> PyResult<Arc<(Plan, Transformer)>> {
-        let id = schema
-            .fields()
-            .iter()
-            .map(|f| format!("{}\u{1f}{}", f.name(), f.data_type()))
-            .collect::<Vec<_>>()
-            .join("\u{1e}");
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = plans.get(&id) {
+        if let Some(p) = plans.get(schema) {
             return Ok(p.clone());
         }
         let plan = Plan::new(&self.policy, schema).map_err(py_err)?;
         let tx = Transformer::new(&plan, &self.key).map_err(py_err)?;
         let p = Arc::new((plan, tx));
-        plans.insert(id, p.clone());
+        plans.insert(schema.clone(), p.clone());
         Ok(p)
     }
 

@@ -109,8 +109,9 @@ impl Kernel {
         matches!(self, Kernel::Tokenize(_) | Kernel::Encrypt(_))
     }
 
-    /// The kernel over one column's canonical values.
-    fn apply(&self, c: &Canonical, len: usize, reference: Date) -> Result<ArrayRef> {
+    /// The kernel over one column's canonical values. `null` reads no values: it is made for
+    /// the row count by [`Column::apply`].
+    fn apply(&self, c: &Canonical, reference: Date) -> Result<ArrayRef> {
         let text = || {
             c.text
                 .as_ref()
@@ -138,7 +139,11 @@ impl Kernel {
             }
             Kernel::Truncate(k) => kernels::truncate(text()?, *k),
             Kernel::Replace(w) => kernels::replace(text()?, w),
-            Kernel::Null(t) => kernels::null(t, len),
+            Kernel::Null(_) => {
+                return Err(Error::internal(
+                    "a null column is made per row, not per value",
+                ));
+            }
             Kernel::Derive(d) => kernels::derive(text()?, *d, reference),
         })
     }
@@ -275,20 +280,17 @@ impl Column {
         })
     }
 
-    /// A kernel over this column's rows.
+    /// A kernel over this column's `rows` rows (for a dictionary column: over its values,
+    /// then taken by key).
     fn apply(&self, kernel: &Kernel, rows: usize, reference: Date) -> Result<ArrayRef> {
         if let Kernel::Null(t) = kernel {
             return Ok(kernels::null(t, rows));
         }
+        let values = kernel.apply(&self.canon, reference)?;
         match &self.keys {
-            None => kernel.apply(&self.canon, rows, reference),
+            None => Ok(values),
             Some(keys) => {
-                let values_len = self.canon.text.as_ref().map_or_else(
-                    || self.canon.typed.as_ref().map_or(0, |t| t.len()),
-                    Array::len,
-                );
-                let per_value = kernel.apply(&self.canon, values_len, reference)?;
-                take(&per_value, keys, None).map_err(|e| Error::internal(format!("take: {e}")))
+                take(&values, keys, None).map_err(|e| Error::internal(format!("take: {e}")))
             }
         }
     }
