@@ -79,6 +79,7 @@ fn spec(t: ValueType) -> ColumnSpec {
         nullable: true,
         allow_interim: false,
         line: None,
+        ladder: None,
     }
 }
 

@@ -26,6 +26,7 @@ fn spec() -> ColumnSpec {
         nullable: false,
         allow_interim: false,
         line: None,
+        ladder: None,
     }
 }
 

@@ -24,4 +24,5 @@ mod messy;
 mod pipeline;
 mod robustness;
 mod schemas;
+mod search;
 mod verify;

@@ -86,6 +86,7 @@ pub mod keys;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
+mod search;
 pub mod transform;
 pub mod transformer;
 

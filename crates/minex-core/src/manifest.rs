@@ -188,6 +188,80 @@ pub struct KAnonymityInfo {
     pub classes_before: u64,
     /// Class size bucket (`1`, `2`, ... `k-1`, `k-2k-1`, ...) → classes, after suppression.
     pub class_size_histogram: BTreeMap<String, u64>,
+    /// The rows suppressed, by the rule that suppressed them: `k` (a class below k) and `l`
+    /// (a class that meets k but holds too few distinct sensitive values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<SuppressedBy>,
+    /// The search over the ladders, when the policy gives any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchInfo>,
+    /// Distinct l-diversity, when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l_diversity: Option<LDiversityInfo>,
+}
+
+/// `k_anonymity.suppressed_by`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SuppressedBy {
+    /// Rows in classes below k.
+    pub k: u64,
+    /// Rows in classes that meet k but fail l-diversity.
+    pub l: u64,
+}
+
+/// `k_anonymity.search`: what the search over the generalization ladders considered and
+/// chose.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchInfo {
+    /// Per quasi-identifier, its levels finest first (one for a column without a ladder).
+    pub ladders: BTreeMap<String, Vec<String>>,
+    /// Per quasi-identifier, the level written.
+    pub chosen: BTreeMap<String, String>,
+    /// The chosen level indices, in `quasi_identifiers` order (0 = finest).
+    pub levels: Vec<usize>,
+    /// The chosen node's height (the sum of its level indices).
+    pub height: usize,
+    /// The most rows the search could suppress: `floor(max_suppression × rows at the
+    /// gate)` (0 with `on_violation: fail`).
+    pub budget: u64,
+    /// Nodes of the lattice (combinations of one level per quasi-identifier).
+    pub nodes: u64,
+    /// Nodes found within the budget (evaluated, or coarser than one that is).
+    pub nodes_passing: u64,
+    /// Nodes evaluated from the counts (the others were decided by monotonicity or not
+    /// needed).
+    pub nodes_evaluated: u64,
+    /// Every node, for lattices of up to 1,000 nodes (the HTML report draws them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lattice: Vec<LatticeNode>,
+}
+
+/// One node of `k_anonymity.search.lattice`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LatticeNode {
+    /// Its level indices, in `quasi_identifiers` order.
+    pub levels: Vec<usize>,
+    /// The sum of the level indices.
+    pub height: usize,
+    /// Within the budget (`null` when not evaluated nor inferred).
+    pub passes: Option<bool>,
+    /// Rows it would suppress (`null` when not evaluated).
+    pub suppressed: Option<u64>,
+}
+
+/// `k_anonymity.l_diversity`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LDiversityInfo {
+    /// The sensitive output columns.
+    pub sensitive: Vec<String>,
+    /// The l asked for.
+    pub l: u64,
+    /// The fewest distinct values of a sensitive column in any class written, counted up
+    /// to `l` (a class with more counts as `l`); 0 when nothing was written.
+    pub smallest_distinct: u64,
+    /// Classes (before suppression) with fewer than `l` distinct values of some sensitive
+    /// column.
+    pub classes_below_l: u64,
 }
 
 #[cfg(test)]

@@ -164,6 +164,16 @@ pub struct Transformer {
     /// Index into `plan.outputs` of each quasi-identifier.
     qi: Vec<usize>,
     qi_fields: Vec<SortField>,
+    /// Per quasi-identifier, a kernel per level of its ladder (one without a ladder): the
+    /// counting pass computes every level, so one count serves every node of the lattice.
+    ladder_kernels: Arc<[Vec<Kernel>]>,
+    /// The class key layout of the counting pass: every level of every quasi-identifier.
+    count_fields: Vec<SortField>,
+    /// Index into `plan.outputs` of each sensitive column (l-diversity), with its field.
+    sensitive: Vec<(usize, SortField)>,
+    /// The level written for each quasi-identifier (0 = finest; see
+    /// [`Transformer::at_levels`]).
+    levels: Vec<usize>,
     key_ids: BTreeMap<String, String>,
 }
 
@@ -351,13 +361,7 @@ impl Transformer {
                 let mut idx = Vec::new();
                 let mut fields = Vec::new();
                 for q in &k.quasi_identifiers {
-                    let i = plan
-                        .outputs
-                        .iter()
-                        .position(|o| &o.name == q)
-                        .ok_or_else(|| {
-                            Error::internal(format!("quasi-identifier `{q}` has no output"))
-                        })?;
+                    let i = output_index(plan, q)?;
                     idx.push(i);
                     fields.push(SortField::new(plan.outputs[i].data_type.clone()));
                 }
@@ -365,9 +369,33 @@ impl Transformer {
             }
             None => (Vec::new(), Vec::new()),
         };
+        let types = crate::plan::ladder_types(&plan.policy)?;
+        let mut ladder_kernels = Vec::with_capacity(qi.len());
+        for &oi in &qi {
+            ladder_kernels.push(ladder_kernels_of(plan, oi, &kernels[oi])?);
+        }
+        let count_fields = types
+            .iter()
+            .flatten()
+            .map(|t| SortField::new(t.clone()))
+            .collect();
+        let sensitive = match &plan.policy.k_anonymity {
+            Some(k) => k
+                .sensitive
+                .iter()
+                .map(|s| {
+                    let i = output_index(plan, s)?;
+                    Ok((i, SortField::new(plan.outputs[i].data_type.clone())))
+                })
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
         let mut text_needed = vec![false; plan.columns.len()];
         for (oi, k) in kernels.iter().enumerate() {
             text_needed[plan.source_column(oi)] |= k.reads_text();
+        }
+        for (q, &oi) in qi.iter().enumerate() {
+            text_needed[plan.source_column(oi)] |= ladder_kernels[q].iter().any(Kernel::reads_text);
         }
         for ci in plan.rule_columns.iter().flatten() {
             text_needed[*ci] = true;
@@ -377,10 +405,70 @@ impl Transformer {
             schema: plan.output_schema(),
             kernels: kernels.into(),
             text_needed,
+            levels: vec![0; qi.len()],
             qi,
             qi_fields,
+            ladder_kernels: ladder_kernels.into(),
+            count_fields,
+            sensitive,
             key_ids,
         })
+    }
+
+    /// This transformer writing the quasi-identifiers at `levels` (one per quasi-identifier,
+    /// in `quasi_identifiers` order; 0 = the finest of its ladder): the levels a search chose
+    /// ([`Gate::levels`]). The keys and every other column are the same.
+    ///
+    /// # Errors
+    /// `Internal` when `levels` does not fit the ladders.
+    pub fn at_levels(&self, levels: &[usize]) -> Result<Transformer> {
+        if levels == self.levels.as_slice() {
+            return Ok(self.clone());
+        }
+        if levels.len() != self.qi.len() {
+            return Err(Error::internal("one level per quasi-identifier"));
+        }
+        let plan = self.plan.at_levels(levels)?;
+        let mut kernels = self.kernels.to_vec();
+        for (q, (&oi, &lv)) in self.qi.iter().zip(levels).enumerate() {
+            kernels[oi] = self.ladder_kernels[q]
+                .get(lv)
+                .cloned()
+                .ok_or_else(|| Error::internal("no such level"))?;
+        }
+        let qi_fields = self
+            .qi
+            .iter()
+            .map(|oi| SortField::new(plan.outputs[*oi].data_type.clone()))
+            .collect();
+        Ok(Transformer {
+            schema: plan.output_schema(),
+            plan: Arc::new(plan),
+            kernels: kernels.into(),
+            text_needed: self.text_needed.clone(),
+            qi: self.qi.clone(),
+            qi_fields,
+            ladder_kernels: self.ladder_kernels.clone(),
+            count_fields: self.count_fields.clone(),
+            sensitive: self.sensitive.clone(),
+            levels: levels.to_vec(),
+            key_ids: self.key_ids.clone(),
+        })
+    }
+
+    /// This transformer at the levels `gate` chose: the one whose
+    /// [`Transformer::schema`] is the extract's and whose output [`Transformer::transform_gated`]
+    /// writes.
+    ///
+    /// # Errors
+    /// As [`Transformer::at_levels`].
+    pub fn for_gate(&self, gate: &Gate) -> Result<Transformer> {
+        self.at_levels(gate.levels())
+    }
+
+    /// The level written for each quasi-identifier.
+    pub fn levels(&self) -> &[usize] {
+        &self.levels
     }
 
     /// The plan.
@@ -421,7 +509,13 @@ impl Transformer {
     ///
     /// # Errors
     /// As [`Transformer::transform`].
+    /// The quasi-identifiers are written at the levels the gate chose: when they are not
+    /// this transformer's, the batch goes through [`Transformer::for_gate`] (keep that one
+    /// for many batches).
     pub fn transform_gated(&self, batch: &RecordBatch, gate: &Gate) -> Result<BatchOutput> {
+        if gate.levels() != self.levels.as_slice() {
+            return self.for_gate(gate)?.transform_gated(batch, gate);
+        }
         self.run(batch, Pass::Write(Some(gate))).map(|(out, _)| out)
     }
 
@@ -432,8 +526,15 @@ impl Transformer {
     /// # Errors
     /// As [`Transformer::transform`].
     pub fn count_classes(&self, batch: &RecordBatch, counts: &mut ClassCounts) -> Result<()> {
-        let (_, keys) = self.run(batch, Pass::Count)?;
-        counts.add_keys(keys);
+        let (_, counted) = self.run(batch, Pass::Count)?;
+        let l = self
+            .plan
+            .policy
+            .k_anonymity
+            .as_ref()
+            .and_then(|k| k.l)
+            .unwrap_or(0);
+        counts.add(counted.keys, &counted.sensitive, l);
         Ok(())
     }
 
@@ -497,7 +598,7 @@ impl Transformer {
         })
     }
 
-    fn run(&self, batch: &RecordBatch, pass: Pass<'_>) -> Result<(BatchOutput, Vec<Box<[u8]>>)> {
+    fn run(&self, batch: &RecordBatch, pass: Pass<'_>) -> Result<(BatchOutput, Counted)> {
         let plan = &*self.plan;
         let n = batch.num_rows();
         let reference = plan.policy.reference_date;
@@ -535,9 +636,10 @@ impl Transformer {
             canon
         };
 
-        // 5. Kernels (only the quasi-identifiers on the counting pass).
+        // 5. Kernels (on the counting pass only the sensitive columns here, and below every
+        // level of the quasi-identifiers).
         let wanted: Vec<usize> = match pass {
-            Pass::Count => self.qi.clone(),
+            Pass::Count => self.sensitive.iter().map(|(i, _)| *i).collect(),
             Pass::Write(_) => (0..plan.outputs.len()).collect(),
         };
         let mut columns: Vec<Option<ArrayRef>> = vec![None; plan.outputs.len()];
@@ -547,11 +649,30 @@ impl Transformer {
         }
 
         // 6. The k-anonymity gate.
-        let mut class_keys = Vec::new();
+        let mut counted = Counted::default();
         let mut suppressed = 0usize;
         let output = match pass {
             Pass::Count => {
-                class_keys = self.class_keys(&columns)?;
+                let mut levels = Vec::with_capacity(self.count_fields.len());
+                for (q, &oi) in self.qi.iter().enumerate() {
+                    let source = &canon[plan.source_column(oi)];
+                    for k in &self.ladder_kernels[q] {
+                        levels.push(source.apply(k, kept, reference)?);
+                    }
+                }
+                counted.keys = row_keys(&self.count_fields, &levels)?;
+                for (oi, field) in &self.sensitive {
+                    let a = columns[*oi]
+                        .clone()
+                        .ok_or_else(|| Error::internal("a sensitive column was not computed"))?;
+                    let rows = row_keys(std::slice::from_ref(field), std::slice::from_ref(&a))?;
+                    counted.sensitive.push(
+                        rows.into_iter()
+                            .enumerate()
+                            .map(|(i, r)| a.is_valid(i).then_some(r))
+                            .collect(),
+                    );
+                }
                 RecordBatch::new_empty(self.schema.clone())
             }
             Pass::Write(gate) => {
@@ -594,7 +715,7 @@ impl Transformer {
                 rejected_by_reason,
                 nulled,
             },
-            class_keys,
+            counted,
         ))
     }
 
@@ -671,13 +792,61 @@ impl Transformer {
                     .ok_or_else(|| Error::internal("a quasi-identifier was not computed"))
             })
             .collect::<Result<_>>()?;
-        let conv = RowConverter::new(self.qi_fields.clone())
-            .map_err(|e| Error::internal(format!("row converter: {e}")))?;
-        let rows = conv
-            .convert_columns(&arrays)
-            .map_err(|e| Error::internal(format!("row converter: {e}")))?;
-        Ok(rows.iter().map(|r| Box::from(r.as_ref())).collect())
+        row_keys(&self.qi_fields, &arrays)
     }
+}
+
+/// What the counting pass of one batch found: the class key of each row that reached the
+/// gate and, per sensitive column, each row's value (row bytes; `None` for null).
+#[derive(Default)]
+struct Counted {
+    keys: Vec<Box<[u8]>>,
+    sensitive: Vec<Vec<Option<Box<[u8]>>>>,
+}
+
+/// Arrow's row format of `arrays` (one per field), one key per row.
+fn row_keys(fields: &[SortField], arrays: &[ArrayRef]) -> Result<Vec<Box<[u8]>>> {
+    if fields.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conv = RowConverter::new(fields.to_vec())
+        .map_err(|e| Error::internal(format!("row converter: {e}")))?;
+    let rows = conv
+        .convert_columns(arrays)
+        .map_err(|e| Error::internal(format!("row converter: {e}")))?;
+    Ok(rows.iter().map(|r| Box::from(r.as_ref())).collect())
+}
+
+/// The output column named `name`.
+fn output_index(plan: &Plan, name: &str) -> Result<usize> {
+    plan.outputs
+        .iter()
+        .position(|o| o.name == name)
+        .ok_or_else(|| Error::internal(format!("`{name}` has no output")))
+}
+
+/// The kernels of every level of output `oi`'s ladder (its own kernel when it has none).
+fn ladder_kernels_of(plan: &Plan, oi: usize, own: &Kernel) -> Result<Vec<Kernel>> {
+    Ok(match &plan.outputs[oi].source {
+        OutputSource::Column(ci) => {
+            let c = &plan.columns[*ci].0;
+            match &c.ladder {
+                None => vec![own.clone()],
+                Some(levels) => levels
+                    .iter()
+                    .map(|a| match a {
+                        Action::Generalize(g) => Ok(Kernel::Generalize(c.value_type, *g)),
+                        Action::Truncate { keep } => Ok(Kernel::Truncate(*keep)),
+                        _ => Err(Error::internal("a ladder level that is not a coarsening")),
+                    })
+                    .collect::<Result<_>>()?,
+            }
+        }
+        OutputSource::Derive(di) => match &plan.policy.derive[*di].ladder {
+            None => vec![own.clone()],
+            Some(levels) => levels.iter().map(|d| Kernel::Derive(*d)).collect(),
+        },
+    })
 }
 
 /// Canonicalizes one input column of a batch: a dictionary column per distinct value (its

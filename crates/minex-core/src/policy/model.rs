@@ -149,6 +149,16 @@ impl Action {
         }
     }
 
+    /// A ladder level as the policy spells it: `month`, `age_band:5`, `3` (for `keep: 3`),
+    /// else the action's name.
+    pub fn level_name(&self) -> String {
+        match self {
+            Action::Generalize(g) => g.name(),
+            Action::Truncate { keep } => keep.to_string(),
+            a => a.name().to_string(),
+        }
+    }
+
     /// The action's label in the run manifest (`columns[].action`): its name, and after a
     /// colon its one option where it has one (`tokenize:person`, `generalize:year`,
     /// `truncate:3`). Made here only; read back with [`ActionLabel::parse`].
@@ -233,6 +243,10 @@ pub struct ColumnSpec {
     pub allow_interim: bool,
     /// The 1-based line in the policy file.
     pub line: Option<usize>,
+    /// A generalization ladder (`to: [month, year, decade]`, `keep: [3, 2, 1]`), finest
+    /// first, when the policy gave a list; `action` is the level applied (the first until a
+    /// search chooses, see [`Policy::at_levels`]).
+    pub ladder: Option<Vec<Action>>,
 }
 
 /// The condition of a row rule.
@@ -317,6 +331,9 @@ pub struct DeriveSpec {
     pub from: String,
     /// What is computed.
     pub what: Derivation,
+    /// A ladder of derivations (`what: [age_band:5, age_band:10]`), finest first, when the
+    /// policy gave a list; `what` is the level applied.
+    pub ladder: Option<Vec<Derivation>>,
 }
 
 /// What happens when a k-anonymity class is smaller than k.
@@ -339,6 +356,11 @@ pub struct KAnonymity {
     pub on_violation: OnViolation,
     /// The largest share of rows that may be suppressed.
     pub max_suppression: Option<f64>,
+    /// Output columns whose values each class must hold `l` distinct non-null values of
+    /// (distinct l-diversity); empty when not asked.
+    pub sensitive: Vec<String>,
+    /// The l of l-diversity (with `sensitive`).
+    pub l: Option<u64>,
 }
 
 /// What to do with an input column the policy does not name.
@@ -395,6 +417,80 @@ impl Policy {
             .map(|c| c.name.as_str())
             .chain(self.derive.iter().map(|d| d.name.as_str()))
             .collect()
+    }
+
+    /// Per quasi-identifier (in `quasi_identifiers` order), its ladder's levels as the policy
+    /// spells them (`month`, `3`, `age_band:5`), finest first; one level for a column without
+    /// a ladder. Empty without k-anonymity.
+    pub fn ladders(&self) -> Vec<(String, Vec<String>)> {
+        let Some(k) = &self.k_anonymity else {
+            return Vec::new();
+        };
+        k.quasi_identifiers
+            .iter()
+            .map(|q| (q.clone(), self.ladder_of(q)))
+            .collect()
+    }
+
+    /// The levels of output column `name` (one when it has no ladder).
+    fn ladder_of(&self, name: &str) -> Vec<String> {
+        if let Some(c) = self.column(name) {
+            return match &c.ladder {
+                Some(l) => l.iter().map(Action::level_name).collect(),
+                None => vec![c.action.level_name()],
+            };
+        }
+        match self.derive.iter().find(|d| d.name == name) {
+            Some(d) => match &d.ladder {
+                Some(l) => l.iter().map(|w| w.name()).collect(),
+                None => vec![d.what.name()],
+            },
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether any column or derivation gives a ladder (a list of levels).
+    pub fn has_ladders(&self) -> bool {
+        self.columns.iter().any(|c| c.ladder.is_some())
+            || self.derive.iter().any(|d| d.ladder.is_some())
+    }
+
+    /// The policy with the quasi-identifiers at `levels` (one per quasi-identifier, in
+    /// `quasi_identifiers` order; 0 = finest): each laddered column's action (or derivation)
+    /// becomes that level. The ladders stay, so the result still describes them.
+    ///
+    /// # Errors
+    /// `Internal` when `levels` does not fit the ladders.
+    pub fn at_levels(&self, levels: &[usize]) -> crate::error::Result<Policy> {
+        use crate::error::Error;
+        let k = self
+            .k_anonymity
+            .as_ref()
+            .ok_or_else(|| Error::internal("levels for a policy without k-anonymity"))?;
+        if levels.len() != k.quasi_identifiers.len() {
+            return Err(Error::internal("one level per quasi-identifier"));
+        }
+        let mut p = self.clone();
+        for (q, &level) in k.quasi_identifiers.iter().zip(levels) {
+            let bad = || Error::internal(format!("no level {level} on `{q}`"));
+            if let Some(i) = p.column_index.get(q).copied() {
+                let c = &mut p.columns[i];
+                c.action = match &c.ladder {
+                    Some(l) => l.get(level).cloned().ok_or_else(bad)?,
+                    None if level == 0 => c.action.clone(),
+                    None => return Err(bad()),
+                };
+            } else if let Some(d) = p.derive.iter_mut().find(|d| &d.name == q) {
+                d.what = match &d.ladder {
+                    Some(l) => *l.get(level).ok_or_else(bad)?,
+                    None if level == 0 => d.what,
+                    None => return Err(bad()),
+                };
+            } else {
+                return Err(Error::internal(format!("no output `{q}`")));
+            }
+        }
+        Ok(p)
     }
 
     /// Every (purpose, space) this policy uses a key for, sorted and deduplicated.

@@ -402,6 +402,7 @@ mod tests {
             nullable: t != ValueType::Personnummer,
             allow_interim: false,
             line: None,
+            ladder: None,
         }
     }
 

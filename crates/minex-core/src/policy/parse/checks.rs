@@ -117,6 +117,118 @@ impl Parser {
                     );
                 }
             }
+            for s in &k.sensitive {
+                if !all.contains(s.as_str()) {
+                    self.problem(
+                        "k_anonymity.sensitive",
+                        format!("`{s}` is not an output column"),
+                    );
+                } else if k.quasi_identifiers.contains(s) {
+                    self.problem(
+                        "k_anonymity.sensitive",
+                        format!("`{s}` is a quasi-identifier; a sensitive column is what the classes must not give away, so it cannot also form them"),
+                    );
+                }
+            }
+        }
+        // Ladders: only on quasi-identifiers, and only with a suppression budget.
+        let qis: BTreeSet<&str> = p
+            .k_anonymity
+            .iter()
+            .flat_map(|k| k.quasi_identifiers.iter().map(String::as_str))
+            .collect();
+        let laddered = p
+            .columns
+            .iter()
+            .filter(|c| c.ladder.is_some())
+            .map(|c| (format!("columns.{}", c.name), c.name.as_str()))
+            .chain(
+                p.derive
+                    .iter()
+                    .filter(|d| d.ladder.is_some())
+                    .map(|d| (format!("derive.{}", d.name), d.name.as_str())),
+            );
+        let mut any = false;
+        for (path, name) in laddered {
+            any = true;
+            if !qis.contains(name) {
+                self.problem(
+                    &path,
+                    format!("`{name}` has a ladder of levels but is not one of `k_anonymity.quasi_identifiers`; a ladder is searched only for a quasi-identifier (give one level, or add it to them)"),
+                );
+            }
+        }
+        if any {
+            match &p.k_anonymity {
+                Some(k) if k.max_suppression.is_none() => self.problem(
+                    "k_anonymity.max_suppression",
+                    "a policy with a ladder of levels must set `max_suppression` (the share of rows the search may suppress, e.g. 0.05): the search picks the least generalization that suppresses no more",
+                ),
+                _ => {}
+            }
+            let nodes: u128 = p
+                .ladders()
+                .iter()
+                .map(|(_, l)| l.len().max(1) as u128)
+                .product();
+            if nodes > MAX_LATTICE as u128 {
+                self.problem(
+                    "k_anonymity.quasi_identifiers",
+                    format!("the ladders make {nodes} combinations of levels, more than the {MAX_LATTICE} the search evaluates; give fewer levels or fewer quasi-identifiers"),
+                );
+            }
         }
     }
+}
+
+/// The most combinations of levels (lattice nodes) a policy may ask the search to consider.
+pub const MAX_LATTICE: usize = 100_000;
+
+/// Why a column's ladder is not a ladder: each level must be computable from the one
+/// before (a coarsening), so that a coarser level never splits a class of a finer one.
+pub(super) fn ladder_problem(levels: &[Action]) -> Option<String> {
+    for w in levels.windows(2) {
+        let ok = match (&w[0], &w[1]) {
+            (Action::Truncate { keep: a }, Action::Truncate { keep: b }) => b < a,
+            (Action::Generalize(a), Action::Generalize(b)) => generalization_coarsens(*a, *b),
+            _ => false,
+        };
+        if !ok {
+            return Some(format!(
+                "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it (`keep` shorter; `month`, `year`, `decade` in that order; `age_band:N` then `age_band:M` with M a multiple of N)",
+                w[1].level_name(),
+                w[0].level_name()
+            ));
+        }
+    }
+    None
+}
+
+fn generalization_coarsens(a: Generalization, b: Generalization) -> bool {
+    use Generalization::*;
+    match (a, b) {
+        (Month, Year | Decade) | (Year, Decade) => true,
+        (AgeBand(n), AgeBand(m)) => m > n && m % n == 0,
+        _ => false,
+    }
+}
+
+/// As [`ladder_problem`], for a derivation's ladder.
+pub(super) fn derive_ladder_problem(levels: &[Derivation]) -> Option<String> {
+    use Derivation::*;
+    for w in levels.windows(2) {
+        let ok = match (w[0], w[1]) {
+            (BirthDate, BirthYear) | (Age, AgeBand(_)) => true,
+            (AgeBand(n), AgeBand(m)) => m > n && m % n == 0,
+            _ => false,
+        };
+        if !ok {
+            return Some(format!(
+                "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it (`birth_date` then `birth_year`; `age` then `age_band:N`; `age_band:N` then `age_band:M` with M a multiple of N)",
+                w[1].name(),
+                w[0].name()
+            ));
+        }
+    }
+    None
 }

@@ -59,6 +59,7 @@ impl Parser {
             nullable: true,
             allow_interim: false,
             line,
+            ladder: None,
         };
         let map = match v {
             // YAML reads an unquoted `null` as no value; `first_name: null` means the action.
@@ -76,7 +77,7 @@ impl Parser {
         let before = self.problems.len();
         self.check_keys(map, path, COLUMN_KEYS);
         let value_type = self.column_type(map, path);
-        let action = self.column_action(name, map, path)?;
+        let (action, ladder) = self.column_action(name, map, path)?;
         let value_type = match (value_type, &action) {
             (Some(t), _) => t,
             (None, Action::Generalize(_)) => ValueType::Date,
@@ -99,6 +100,7 @@ impl Parser {
             nullable,
             allow_interim,
             line,
+            ladder,
         })
     }
 
@@ -156,9 +158,23 @@ impl Parser {
         }
     }
 
-    /// A column's `action` with its options (`space`, `to`, `keep`, `with`); an option that
-    /// does not apply to the action is a problem.
-    fn column_action(&mut self, name: &str, map: &Mapping, path: &str) -> Option<Action> {
+    /// A column's `action` with its options (`space`, `to`, `keep`, `with`), and its ladder
+    /// when `to`/`keep` is a list; an option that does not apply to the action is a problem.
+    fn column_action(
+        &mut self,
+        name: &str,
+        map: &Mapping,
+        path: &str,
+    ) -> Option<(Action, Option<Vec<Action>>)> {
+        let mut ladder: Option<Vec<Action>> = None;
+        // A list of levels: the first is the action, the list the ladder.
+        macro_rules! return_ladder {
+            ($levels:expr) => {{
+                let (first, list) = $levels;
+                ladder = list;
+                first
+            }};
+        }
         let get = |k: &str| map.get(k);
         let action_name = match get("action").map(|v| match v {
             Value::Null => Some("null".to_string()),
@@ -202,16 +218,18 @@ impl Parser {
             }
             "generalize" => {
                 used.insert("to");
-                match get("to")
-                    .and_then(scalar_text)
-                    .as_deref()
-                    .and_then(Generalization::from_name)
-                {
-                    Some(g) => Action::Generalize(g),
+                let one = |v: &Value| {
+                    scalar_text(v)
+                        .as_deref()
+                        .and_then(Generalization::from_name)
+                        .map(Action::Generalize)
+                };
+                match self.levels(get("to"), &format!("{path}.to"), one) {
+                    Some(levels) => return_ladder!(levels),
                     None => {
                         self.problem(
                             &format!("{path}.to"),
-                            "`generalize` needs `to:` one of year, decade, month, age_band:N (N from 1 to 100)",
+                            "`generalize` needs `to:` one of year, decade, month, age_band:N (N from 1 to 100), or a list of them finest first (`[month, year, decade]`)",
                         );
                         Action::Generalize(Generalization::Year)
                     }
@@ -219,14 +237,18 @@ impl Parser {
             }
             "truncate" => {
                 used.insert("keep");
-                match get("keep").and_then(Value::as_u64) {
-                    Some(n) if n >= 1 => Action::Truncate {
+                let one = |v: &Value| match v.as_u64() {
+                    Some(n) if n >= 1 => Some(Action::Truncate {
                         keep: usize::try_from(n).unwrap_or(usize::MAX),
-                    },
-                    _ => {
+                    }),
+                    _ => None,
+                };
+                match self.levels(get("keep"), &format!("{path}.keep"), one) {
+                    Some(levels) => return_ladder!(levels),
+                    None => {
                         self.problem(
                             &format!("{path}.keep"),
-                            "`truncate` needs `keep:` a whole number of characters, at least 1",
+                            "`truncate` needs `keep:` a whole number of characters, at least 1, or a list of them longest first (`[3, 2, 1]`)",
                         );
                         Action::Truncate { keep: 1 }
                     }
@@ -263,7 +285,46 @@ impl Parser {
                 );
             }
         }
-        Some(action)
+        if let Some(l) = &ladder
+            && let Some(why) = super::checks::ladder_problem(l)
+        {
+            self.problem(
+                &format!(
+                    "{path}.{}",
+                    if action_name == "truncate" {
+                        "keep"
+                    } else {
+                        "to"
+                    }
+                ),
+                why,
+            );
+        }
+        Some((action, ladder))
+    }
+
+    /// One level (`to: year`) or a list of levels (`to: [month, year]`): the first level, and
+    /// the list when a list was given. `None` when a level is not one `one` reads.
+    pub(super) fn levels<T>(
+        &mut self,
+        v: Option<&Value>,
+        path: &str,
+        one: impl Fn(&Value) -> Option<T>,
+    ) -> Option<(T, Option<Vec<T>>)>
+    where
+        T: Clone,
+    {
+        match v? {
+            Value::Sequence(items) => {
+                if items.is_empty() {
+                    self.problem(path, "an empty list of levels");
+                    return None;
+                }
+                let levels: Vec<T> = items.iter().map(&one).collect::<Option<_>>()?;
+                Some((levels[0].clone(), Some(levels)))
+            }
+            v => one(v).map(|t| (t, None)),
+        }
     }
 
     /// A column's `on_invalid`, `nullable` and `allow_interim` (checked against `value_type`),

@@ -117,8 +117,9 @@ impl Parser {
             };
             self.check_keys(m, &path, &["from", "what", "description"]);
             let from = m.get("from").and_then(scalar_text);
-            let what = m.get("what").and_then(scalar_text);
-            let what_parsed = what.as_deref().and_then(Derivation::from_name);
+            let what_parsed = self.levels(m.get("what"), &format!("{path}.what"), |v| {
+                scalar_text(v).as_deref().and_then(Derivation::from_name)
+            });
             if from.is_none() {
                 self.problem(
                     &path,
@@ -128,11 +129,21 @@ impl Parser {
             if what_parsed.is_none() {
                 self.problem(
                     &format!("{path}.what"),
-                    "needs `what:` one of birth_date, birth_year, age, age_band:N, sex, coordination",
+                    "needs `what:` one of birth_date, birth_year, age, age_band:N, sex, coordination (or a list of levels finest first, `[age_band:5, age_band:10]`)",
                 );
             }
-            if let (Some(from), Some(what)) = (from, what_parsed) {
-                out.push(DeriveSpec { name, from, what });
+            if let Some((_, Some(l))) = &what_parsed
+                && let Some(why) = super::checks::derive_ladder_problem(l)
+            {
+                self.problem(&format!("{path}.what"), why);
+            }
+            if let (Some(from), Some((what, ladder))) = (from, what_parsed) {
+                out.push(DeriveSpec {
+                    name,
+                    from,
+                    what,
+                    ladder,
+                });
             }
         }
         out
@@ -147,7 +158,14 @@ impl Parser {
         self.check_keys(
             m,
             path,
-            &["quasi_identifiers", "k", "on_violation", "max_suppression"],
+            &[
+                "quasi_identifiers",
+                "k",
+                "on_violation",
+                "max_suppression",
+                "sensitive",
+                "l",
+            ],
         );
         let qis: Vec<String> = match m.get("quasi_identifiers") {
             Some(Value::Sequence(items)) => items.iter().filter_map(scalar_text).collect(),
@@ -197,11 +215,51 @@ impl Parser {
                 }
             },
         };
+        let sensitive: Vec<String> = match m.get("sensitive") {
+            None => Vec::new(),
+            Some(Value::Sequence(items)) if !items.is_empty() => {
+                items.iter().filter_map(scalar_text).collect()
+            }
+            Some(_) => {
+                self.problem(
+                    &format!("{path}.sensitive"),
+                    "needs a list of output column names (the values each class must hold `l` distinct ones of)",
+                );
+                Vec::new()
+            }
+        };
+        let l = match m.get("l") {
+            None => None,
+            Some(v) => match v.as_u64() {
+                Some(l) if l >= 1 => Some(l),
+                _ => {
+                    self.problem(
+                        &format!("{path}.l"),
+                        "needs `l:` a whole number, at least 1 (usually 2 or 3)",
+                    );
+                    None
+                }
+            },
+        };
+        if m.get("l").is_some() && m.get("sensitive").is_none() {
+            self.problem(
+                &format!("{path}.l"),
+                "`l` needs `sensitive:` the columns whose values each class must hold `l` distinct ones of",
+            );
+        }
+        if !sensitive.is_empty() && m.get("l").is_none() {
+            self.problem(
+                &format!("{path}.sensitive"),
+                "`sensitive` needs `l:` how many distinct values each class must hold",
+            );
+        }
         Some(KAnonymity {
             quasi_identifiers: qis,
             k,
             on_violation,
             max_suppression,
+            sensitive,
+            l,
         })
     }
 }

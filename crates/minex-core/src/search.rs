@@ -1,0 +1,457 @@
+//! The search over generalization ladders: the least combination of levels (a node of the
+//! lattice) whose suppression stays within the budget.
+//!
+//! The counting pass keys each class by every level of every quasi-identifier's ladder, so
+//! one count at the finest levels holds every node: a node's classes are the base classes
+//! grouped by the node's levels. Here the base classes are decoded once into a small id per
+//! (quasi-identifier, level) value, and a node is evaluated by grouping ids in memory, never
+//! by reading the data again.
+//!
+//! The choice rule: among the nodes whose suppression is at most the budget, the smallest
+//! total height (sum of level indices); ties go to the fewest suppressed rows, then to the
+//! smallest vector of levels compared in `quasi_identifiers` order. Nodes are visited by
+//! height, so no node above the first height with a passing node decides anything; those
+//! above are visited only for the evidence (which pass), with monotonicity (a node coarser
+//! than a passing one passes) saving their evaluation.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, SortField};
+
+use crate::error::{Error, Result};
+
+/// Lattices up to this size are evaluated node by node for the evidence; larger ones use
+/// monotonicity to infer which nodes above the chosen one pass.
+const EXACT_EVIDENCE: usize = 512;
+/// At most this many nodes are evaluated for the evidence once the choice is made.
+const EVIDENCE_BUDGET: usize = 512;
+
+/// A fast hasher for short keys (ids and row bytes); not for untrusted collision attacks,
+/// which class keys (the policy's own outputs) are not.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// The lattice: per quasi-identifier, the number of levels of its ladder.
+#[derive(Debug, Clone)]
+pub(crate) struct Lattice {
+    lens: Vec<usize>,
+    /// Per quasi-identifier, the index step of one level (the first varies slowest, so
+    /// index order is the level vectors' order).
+    strides: Vec<usize>,
+}
+
+impl Lattice {
+    pub(crate) fn new(lens: Vec<usize>) -> Lattice {
+        let mut strides = vec![1; lens.len()];
+        for q in (0..lens.len().saturating_sub(1)).rev() {
+            strides[q] = strides[q + 1] * lens[q + 1].max(1);
+        }
+        Lattice { lens, strides }
+    }
+
+    pub(crate) fn nodes(&self) -> usize {
+        self.lens.iter().map(|l| (*l).max(1)).product()
+    }
+
+    pub(crate) fn levels(&self, index: usize) -> Vec<usize> {
+        self.strides
+            .iter()
+            .zip(&self.lens)
+            .map(|(s, l)| (index / s) % l.max(&1))
+            .collect()
+    }
+
+    pub(crate) fn height(&self, index: usize) -> usize {
+        self.levels(index).iter().sum()
+    }
+}
+
+/// What a node's classes are and what the gate does to them.
+#[derive(Debug, Clone)]
+pub(crate) struct Eval {
+    /// Per base class, its class at this node.
+    pub class_of: Vec<u32>,
+    /// Per class: rows.
+    pub counts: Vec<u64>,
+    /// Per class: the fewest distinct values of any sensitive column (counted up to `l`);
+    /// empty without l-diversity.
+    pub distinct: Vec<u64>,
+    /// Rows in classes below k.
+    pub suppressed_k: u64,
+    /// Rows in classes that meet k but fail l-diversity.
+    pub suppressed_l: u64,
+}
+
+impl Eval {
+    pub(crate) fn suppressed(&self) -> u64 {
+        self.suppressed_k + self.suppressed_l
+    }
+}
+
+/// One sensitive column's distinct values in a class (row bytes).
+pub(crate) type SensitiveValues = Vec<Box<[u8]>>;
+
+/// The base classes (the counting pass's classes), decoded into ids.
+pub(crate) struct Base {
+    counts: Vec<u64>,
+    /// Per field (quasi-identifier × level, flattened): the id of each base class's value.
+    ids: Vec<Vec<u32>>,
+    /// Per field: distinct values.
+    cards: Vec<u64>,
+    /// Per quasi-identifier: its level 0 field.
+    offsets: Vec<usize>,
+    /// Per field: the decoded values, one per base class.
+    pub arrays: Vec<ArrayRef>,
+    /// Per sensitive column: per base class, the ids of its distinct values (at most `l`).
+    sensitive: Vec<Vec<Vec<u32>>>,
+    l: u64,
+}
+
+impl Base {
+    /// Decodes class keys made over `types` (per quasi-identifier, one type per level).
+    /// `distinct`, with l-diversity: per base class (in `keys` order), per sensitive column,
+    /// its distinct values' bytes.
+    pub(crate) fn decode(
+        keys: &[&[u8]],
+        counts: Vec<u64>,
+        types: &[Vec<DataType>],
+        distinct: Option<(&[&[SensitiveValues]], u64)>,
+    ) -> Result<Base> {
+        let err = |e: arrow::error::ArrowError| Error::internal(format!("class keys: {e}"));
+        let mut offsets = Vec::with_capacity(types.len());
+        let mut fields = Vec::new();
+        for t in types {
+            offsets.push(fields.len());
+            fields.extend(t.iter().map(|t| SortField::new(t.clone())));
+        }
+        let conv = RowConverter::new(fields).map_err(err)?;
+        let arrays = if keys.is_empty() {
+            types
+                .iter()
+                .flatten()
+                .map(|t| arrow::array::new_empty_array(t))
+                .collect()
+        } else {
+            let parser = conv.parser();
+            conv.convert_rows(keys.iter().map(|k| parser.parse(k)))
+                .map_err(err)?
+        };
+        let mut ids = Vec::with_capacity(arrays.len());
+        let mut cards = Vec::with_capacity(arrays.len());
+        for a in &arrays {
+            let (i, c) = ids_of(a)?;
+            ids.push(i);
+            cards.push(c);
+        }
+        let (sensitive, l) = match distinct {
+            None => (Vec::new(), u64::MAX),
+            Some((per_class, l)) => {
+                let columns = per_class.first().map_or(0, |c| c.len());
+                let mut out = vec![Vec::with_capacity(per_class.len()); columns];
+                let mut dicts: Vec<HashMap<&[u8], u32, FxBuild>> =
+                    vec![HashMap::default(); columns];
+                for class in per_class {
+                    for (s, values) in class.iter().enumerate() {
+                        let d = &mut dicts[s];
+                        let v = values
+                            .iter()
+                            .map(|v| {
+                                let n = d.len() as u32;
+                                *d.entry(v).or_insert(n)
+                            })
+                            .collect();
+                        out[s].push(v);
+                    }
+                }
+                (out, l)
+            }
+        };
+        Ok(Base {
+            counts,
+            ids,
+            cards,
+            offsets,
+            arrays,
+            sensitive,
+            l,
+        })
+    }
+
+    /// The flat field of each quasi-identifier at `node`.
+    pub(crate) fn fields(&self, node: &[usize]) -> Vec<usize> {
+        node.iter()
+            .zip(&self.offsets)
+            .map(|(lv, o)| o + lv)
+            .collect()
+    }
+
+    /// Evaluates one node: its classes, their sizes and distinct values, and what the gate
+    /// would suppress.
+    pub(crate) fn evaluate(&self, node: &[usize], k: u64) -> Eval {
+        let fields = self.fields(node);
+        let b = self.counts.len();
+        let product: u128 = fields
+            .iter()
+            .map(|f| u128::from(self.cards[*f].max(1)))
+            .product();
+        let mut class_of = Vec::with_capacity(b);
+        let mut n = 0u32;
+        let mut next = |slot: &mut u32| {
+            if *slot == u32::MAX {
+                *slot = n;
+                n += 1;
+            }
+            *slot
+        };
+        let dense_limit = (4 * b as u128).clamp(1 << 16, 1 << 26);
+        if product <= dense_limit {
+            let mut table = vec![u32::MAX; product as usize];
+            for i in 0..b {
+                let mut key = 0usize;
+                for f in &fields {
+                    key = key * self.cards[*f].max(1) as usize + self.ids[*f][i] as usize;
+                }
+                class_of.push(next(&mut table[key]));
+            }
+        } else if product <= u128::from(u64::MAX) {
+            let mut map: HashMap<u64, u32, FxBuild> = HashMap::default();
+            for i in 0..b {
+                let mut key = 0u64;
+                for f in &fields {
+                    key = key * self.cards[*f].max(1) + u64::from(self.ids[*f][i]);
+                }
+                class_of.push(next(map.entry(key).or_insert(u32::MAX)));
+            }
+        } else {
+            let mut map: HashMap<Vec<u32>, u32, FxBuild> = HashMap::default();
+            for i in 0..b {
+                let key: Vec<u32> = fields.iter().map(|f| self.ids[*f][i]).collect();
+                class_of.push(next(map.entry(key).or_insert(u32::MAX)));
+            }
+        }
+        let classes = n as usize;
+        let mut counts = vec![0u64; classes];
+        for (i, c) in class_of.iter().enumerate() {
+            counts[*c as usize] += self.counts[i];
+        }
+        let distinct = if self.sensitive.is_empty() {
+            Vec::new()
+        } else {
+            let cap = usize::try_from(self.l).unwrap_or(usize::MAX);
+            let mut fewest = vec![u64::MAX; classes];
+            for column in &self.sensitive {
+                let mut sets: Vec<Vec<u32>> = vec![Vec::new(); classes];
+                for (i, c) in class_of.iter().enumerate() {
+                    let set = &mut sets[*c as usize];
+                    for v in &column[i] {
+                        if set.len() >= cap {
+                            break;
+                        }
+                        if !set.contains(v) {
+                            set.push(*v);
+                        }
+                    }
+                }
+                for (f, s) in fewest.iter_mut().zip(&sets) {
+                    *f = (*f).min(s.len() as u64);
+                }
+            }
+            fewest
+        };
+        let (mut suppressed_k, mut suppressed_l) = (0, 0);
+        for (c, &count) in counts.iter().enumerate() {
+            if count < k {
+                suppressed_k += count;
+            } else if distinct.get(c).is_some_and(|d| *d < self.l) {
+                suppressed_l += count;
+            }
+        }
+        Eval {
+            class_of,
+            counts,
+            distinct,
+            suppressed_k,
+            suppressed_l,
+        }
+    }
+}
+
+/// Ids for the distinct values of one decoded field (nulls share one id).
+fn ids_of(a: &ArrayRef) -> Result<(Vec<u32>, u64)> {
+    let conv = RowConverter::new(vec![SortField::new(a.data_type().clone())])
+        .map_err(|e| Error::internal(format!("class values: {e}")))?;
+    let rows = conv
+        .convert_columns(std::slice::from_ref(a))
+        .map_err(|e| Error::internal(format!("class values: {e}")))?;
+    let mut dict: HashMap<&[u8], u32, FxBuild> = HashMap::default();
+    let ids = rows
+        .iter()
+        .map(|r| {
+            let n = dict.len() as u32;
+            *dict.entry(r.data()).or_insert(n)
+        })
+        .collect();
+    Ok((ids, dict.len() as u64))
+}
+
+/// What the search found about one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeState {
+    /// Not evaluated (a large lattice, past the evidence budget).
+    Unknown,
+    /// Within the budget; the suppression when it was evaluated (not inferred).
+    Pass(Option<u64>),
+    /// Over the budget, with its suppression.
+    Fail(u64),
+}
+
+/// The search's result.
+pub(crate) struct Outcome {
+    /// The chosen node (the best one found when none passes).
+    pub chosen: Vec<usize>,
+    /// Whether the chosen node is within the budget.
+    pub passed: bool,
+    /// The chosen node's evaluation.
+    pub eval: Eval,
+    /// Every node's state, by index.
+    pub states: Vec<NodeState>,
+    /// Nodes evaluated.
+    pub evaluated: u64,
+    pub lattice: Lattice,
+}
+
+/// Searches the lattice for the node the choice rule picks, with `budget` the most rows it
+/// may suppress.
+pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outcome {
+    let n = lattice.nodes();
+    let mut states = vec![NodeState::Unknown; n];
+    let mut evaluated = 0u64;
+    let mut evals: HashMap<usize, Eval> = HashMap::new();
+    let eval = |index: usize, evaluated: &mut u64| -> Eval {
+        *evaluated += 1;
+        base.evaluate(&lattice.levels(index), k)
+    };
+    // The coarsest node suppresses least (monotonicity): when it fails, none passes.
+    let top = n - 1;
+    let top_eval = eval(top, &mut evaluated);
+    if top_eval.suppressed() > budget {
+        states[top] = NodeState::Fail(top_eval.suppressed());
+        return Outcome {
+            chosen: lattice.levels(top),
+            passed: false,
+            eval: top_eval,
+            states,
+            evaluated,
+            lattice,
+        };
+    }
+    states[top] = NodeState::Pass(Some(top_eval.suppressed()));
+    evals.insert(top, top_eval);
+
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|i| (lattice.height(*i), *i));
+    let mut chosen: Option<(u64, usize)> = None;
+    let mut after_choice = 0usize;
+    let mut current_height = 0;
+    let mut best_here: Option<(u64, usize)> = None;
+    for index in order {
+        let h = lattice.height(index);
+        if h != current_height {
+            if chosen.is_none() && best_here.is_some() {
+                chosen = best_here;
+            }
+            current_height = h;
+            best_here = None;
+        }
+        let levels = lattice.levels(index);
+        let finer_passes = levels.iter().enumerate().any(|(q, lv)| {
+            *lv > 0 && matches!(states[index - lattice.strides[q]], NodeState::Pass(_))
+        });
+        if index == top {
+            if let NodeState::Pass(Some(s)) = states[top]
+                && chosen.is_none()
+                && best_here.is_none_or(|b| (s, index) < b)
+            {
+                best_here = Some((s, index));
+            }
+            continue;
+        }
+        let deciding = chosen.is_none();
+        if !deciding && finer_passes && n > EXACT_EVIDENCE {
+            states[index] = NodeState::Pass(None);
+            continue;
+        }
+        if !deciding && n > EXACT_EVIDENCE && after_choice >= EVIDENCE_BUDGET {
+            continue;
+        }
+        if !deciding {
+            after_choice += 1;
+        }
+        let e = eval(index, &mut evaluated);
+        let s = e.suppressed();
+        if s <= budget {
+            states[index] = NodeState::Pass(Some(s));
+            if deciding && best_here.is_none_or(|b| (s, index) < b) {
+                best_here = Some((s, index));
+                evals.insert(index, e);
+            }
+        } else {
+            states[index] = NodeState::Fail(s);
+        }
+    }
+    if chosen.is_none() {
+        chosen = best_here;
+    }
+    // The top passes, so a node was chosen.
+    let (_, index) = chosen.unwrap_or((0, top));
+    let eval = evals
+        .remove(&index)
+        .unwrap_or_else(|| base.evaluate(&lattice.levels(index), k));
+    Outcome {
+        chosen: lattice.levels(index),
+        passed: true,
+        eval,
+        states,
+        evaluated,
+        lattice,
+    }
+}
