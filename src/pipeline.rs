@@ -265,6 +265,13 @@ fn write_run(
         None => None,
     };
     let gate = first_pass.as_ref().map(|(g, _)| g);
+    // The quasi-identifiers are written at the levels the gate chose (the search's node when
+    // the policy gives ladders): the plan and transformer of pass 2 are those levels'.
+    let at_levels = gate.map(|g| tx.for_gate(g)).transpose()?;
+    let (plan, tx) = match &at_levels {
+        Some(t) => (t.plan(), t),
+        None => (plan, tx),
+    };
 
     // Tests (debug builds only) change an input here, between the passes, to prove that the
     // second pass notices: the run writes a file at this path and waits until it is removed.
@@ -372,10 +379,20 @@ fn count_pass(
     tracing::info!(
         classes = gate.classes(),
         rows_at_gate = gate.rows_at_gate(),
-        rows_below_k = gate.rows_below(),
+        rows_suppressed = gate.rows_below(),
         classes_below_k = gate.classes_below(),
         "k-anonymity pass 1: classes counted"
     );
+    if let Some(s) = gate.search() {
+        tracing::info!(
+            levels = ?s.chosen,
+            height = s.height,
+            nodes = s.nodes,
+            nodes_passing = s.nodes_passing,
+            nodes_evaluated = s.nodes_evaluated,
+            "k-anonymity: the search over the ladders chose its levels"
+        );
+    }
     gate.check()?;
     Ok((gate, digests))
 }

@@ -96,6 +96,22 @@ pub fn describe(plan: &Plan, inputs: &[Input], ring: Option<&crate::keys::KeyRin
                     .map(|m| format!(", at most {m} suppressed"))
                     .unwrap_or_default()
             );
+            if p.has_ladders() {
+                let _ = writeln!(
+                    s,
+                    "  ladders (the run writes the least combination that passes, searched over the whole input):"
+                );
+                for (q, levels) in p.ladders() {
+                    let _ = writeln!(s, "    {q}: {}", levels.join(" → "));
+                }
+            }
+            if let Some(l) = k.l {
+                let _ = writeln!(
+                    s,
+                    "  l-diversity: at least {l} distinct values of ({}) in every class",
+                    k.sensitive.join(", ")
+                );
+            }
         }
         None => {
             let _ = writeln!(s, "\nk-anonymity: none");

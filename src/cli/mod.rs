@@ -458,6 +458,29 @@ pub fn print_summary(s: &RunSummary) {
             k.quasi_identifiers.join(", "),
             k.classes
         );
+        if let Some(s) = &k.search {
+            let _ = writeln!(
+                e,
+                "  levels chosen by the search: {} (height {}; {} of {} combinations pass)",
+                k.quasi_identifiers
+                    .iter()
+                    .map(|q| format!("{q} {}", s.chosen.get(q).map_or("?", |l| l.as_str())))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.height,
+                s.nodes_passing,
+                s.nodes
+            );
+        }
+        if let Some(l) = &k.l_diversity {
+            let _ = writeln!(
+                e,
+                "  l-diversity: l = {} over ({}), fewest distinct values in a class {}",
+                l.l,
+                l.sensitive.join(", "),
+                l.smallest_distinct
+            );
+        }
     }
     let _ = writeln!(e, "  time: {:.2} s", m.seconds);
     let _ = writeln!(e, "  wrote {}", s.paths.parquet.display());

@@ -166,6 +166,7 @@ impl std::fmt::Display for VerifyReport {
 pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
     let policy = crate::policy::from_file(&cfg.policy)?;
     let mut report = VerifyReport::default();
+    let policy = at_manifest_levels(cfg, policy, &mut report);
     let file = File::open(&cfg.extract).map_err(|e| Error::io(&cfg.extract, e))?;
     let builder = crate::io::guard(&cfg.extract, || {
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|_| {
@@ -212,7 +213,20 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
             .build()
             .map_err(|_| Error::malformed(Location::file(&cfg.extract), "cannot read the extract"))
     })?;
-    let mut pass = Pass::default();
+    let sensitive_idx: Vec<usize> = k
+        .as_ref()
+        .map(|k| {
+            k.sensitive
+                .iter()
+                .filter_map(|q| names.iter().position(|n| n == q))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut pass = Pass {
+        sensitive_idx,
+        l: k.as_ref().and_then(|k| k.l).unwrap_or(0),
+        ..Pass::default()
+    };
     while let Some(batch) = crate::io::guard(&cfg.extract, || Ok(reader.next()))? {
         let batch: RecordBatch = batch.map_err(|_| {
             Error::malformed(Location::file(&cfg.extract), "cannot decode the extract")
@@ -221,6 +235,7 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
     }
     check_formats(&expects, &names, &pass, &mut report);
     check_k_anonymity(k.as_ref(), &qi_idx, &pass.classes, &mut report);
+    check_l_diversity(k.as_ref(), &pass, &mut report);
 
     // The manifest beside the extract.
     let counted = (!qi_idx.is_empty()).then(|| {
@@ -316,6 +331,11 @@ fn check_schema(
 struct Pass {
     /// Rows per k-anonymity class (the rendered quasi-identifier values).
     classes: HashMap<Vec<Option<String>>, u64>,
+    /// l-diversity: the columns of the sensitive columns, and per class, per sensitive
+    /// column, its distinct non-null values (up to `l`).
+    sensitive_idx: Vec<usize>,
+    l: u64,
+    distinct: HashMap<Vec<Option<String>>, Vec<Vec<String>>>,
     /// Values of a column that do not fit its expected format.
     bad_format: HashMap<String, u64>,
     /// Values in a column that should be all null.
@@ -392,10 +412,105 @@ impl Pass {
                             .and_then(|t| (!t.is_null(row)).then(|| t.value(row).to_string()))
                     })
                     .collect();
+                if !self.sensitive_idx.is_empty() {
+                    let sets = self
+                        .distinct
+                        .entry(key.clone())
+                        .or_insert_with(|| vec![Vec::new(); self.sensitive_idx.len()]);
+                    for (set, &c) in sets.iter_mut().zip(&self.sensitive_idx) {
+                        if let Some(t) = &rendered[c]
+                            && !t.is_null(row)
+                            && (set.len() as u64) < self.l
+                            && !set.iter().any(|v| v == t.value(row))
+                        {
+                            set.push(t.value(row).to_string());
+                        }
+                    }
+                }
                 *self.classes.entry(key).or_default() += 1;
             }
         }
     }
+}
+
+/// With ladders, the policy at the levels the run chose (the manifest's
+/// `k_anonymity.search.levels`), so the extract is checked against what was written; a
+/// missing or impossible choice is a failed check (and the finest levels are checked).
+fn at_manifest_levels(cfg: &VerifyConfig, policy: Policy, report: &mut VerifyReport) -> Policy {
+    if !policy.has_ladders() {
+        return policy;
+    }
+    let path = crate::io::output::OutputPaths::beside(&cfg.extract).manifest;
+    let levels = crate::report::Manifest::read(&path)
+        .and_then(|m| m.k_anonymity)
+        .and_then(|k| k.search)
+        .map(|s| s.levels);
+    let ladders = policy.ladders();
+    match levels {
+        Some(levels)
+            if levels.len() == ladders.len()
+                && levels
+                    .iter()
+                    .zip(&ladders)
+                    .all(|(lv, (_, l))| *lv < l.len()) =>
+        {
+            match policy.at_levels(&levels) {
+                Ok(p) => {
+                    report.pass(
+                        "k_anonymity.search",
+                        None,
+                        format!(
+                            "the manifest's levels fit the policy's ladders: {}",
+                            ladders
+                                .iter()
+                                .zip(&levels)
+                                .map(|((q, l), lv)| format!("{q}: {}", l[*lv]))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                    p
+                }
+                Err(_) => policy,
+            }
+        }
+        _ => {
+            report.fail(
+                "k_anonymity.search",
+                None,
+                "the policy gives ladders of levels, but the manifest names no levels that fit them; the extract is checked at the finest levels",
+            );
+            policy
+        }
+    }
+}
+
+/// Every class holds at least `l` distinct non-null values of each sensitive column.
+fn check_l_diversity(k: Option<&KAnonymity>, pass: &Pass, report: &mut VerifyReport) {
+    let Some((k, l)) = k.and_then(|k| k.l.map(|l| (k, l))) else {
+        return;
+    };
+    if pass.sensitive_idx.len() != k.sensitive.len() {
+        report.fail(
+            "l_diversity",
+            None,
+            "the extract lacks some sensitive columns",
+        );
+        return;
+    }
+    let fewest = |sets: &Vec<Vec<String>>| sets.iter().map(Vec::len).min().unwrap_or(0) as u64;
+    let below = pass.distinct.values().filter(|s| fewest(s) < l).count();
+    let smallest = pass.distinct.values().map(fewest).min().unwrap_or(0);
+    report.check(
+        below == 0,
+        "l_diversity",
+        None,
+        format!(
+            "{} classes, fewest distinct values of ({}) in a class {smallest} (counted up to l), {below} below l = {l}",
+            pass.distinct.len(),
+            k.sensitive.join(", ")
+        ),
+    );
 }
 
 /// Every value of each output column fits its expected format.

@@ -85,6 +85,11 @@ fn research() -> &'static Run {
     RUN.get_or_init(|| Run::new("research.yaml", RESEARCH_ROWS))
 }
 
+fn ladders() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| Run::new("research-ladders.yaml", 20_000))
+}
+
 fn school() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| Run::new("school-supplier.yaml", ROWS))
@@ -299,6 +304,32 @@ fn research_report_has_everything_and_nothing_more() {
     let r = research();
     assert!(r.manifest.k_anonymity.is_some());
     check_structure(&r.manifest, &r.verify);
+}
+
+#[test]
+fn ladders_report_draws_the_lattice_with_the_chosen_node() {
+    let r = ladders();
+    let k = r.manifest.k_anonymity.as_ref().unwrap();
+    let s = k.search.as_ref().unwrap();
+    assert_eq!(s.nodes, 9);
+    assert_eq!(s.lattice.len(), 9);
+    let h = check_structure(&r.manifest, &r.verify);
+    let lattice = element(&h, "<table class=\"lattice\"", "</table>").unwrap();
+    // One row per height (0 to 4), one box per node, exactly one chosen.
+    assert_eq!(lattice.matches("<tr>").count(), 5, "{lattice}");
+    assert_eq!(lattice.matches("class=\"node ").count(), 9, "{lattice}");
+    assert_eq!(lattice.matches("class=\"node chosen\"").count(), 1);
+    let passing = s.lattice.iter().filter(|n| n.passes == Some(true)).count();
+    assert_eq!(passing as u64, s.nodes_passing);
+    assert_eq!(
+        lattice.matches("class=\"node pass\"").count() + 1,
+        passing,
+        "every passing node but the chosen one is drawn as passing"
+    );
+    // The chosen node's levels, as the policy spells them, in the section's text.
+    for (q, level) in &s.chosen {
+        assert!(h.contains(&format!("{q} {level}")), "{q} {level}");
+    }
 }
 
 #[test]

@@ -1143,3 +1143,92 @@ fn manifest_of_another_run_is_an_interrupted_commit() {
         v.never_shows(&id);
     }
 }
+
+// ---- ladders and l-diversity (issue 13) ---------------------------------------------------
+
+/// `research-ladders.yaml` with the municipality kept as a sensitive column (l = 2).
+fn l_diverse_policy(dir: &Path) -> PathBuf {
+    let text = schema_text("research-ladders.yaml")
+        .replace("  municipality_code: drop", "  municipality_code: keep");
+    assert!(text.contains("municipality_code: keep"));
+    write(
+        dir,
+        "l-diverse.yaml",
+        format!("{text}  sensitive: [municipality_code]\n  l: 2\n"),
+    )
+}
+
+/// Rewrites a Parquet file with every value of string column `column` set to `value`.
+fn flatten(path: &Path, column: &str, value: &str) {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    let kv: Vec<KeyValue> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| k.key != "ARROW:schema")
+        .collect();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(Result::unwrap).collect();
+    let batch = concat_batches(&schema, &batches).unwrap();
+    let idx = schema.index_of(column).unwrap();
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    columns[idx] = Arc::new(StringArray::from(vec![value; batch.num_rows()]));
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(kv))
+        .build();
+    let mut w = ArrowWriter::try_new(File::create(path).unwrap(), schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn ladders_extract_is_checked_at_the_levels_the_search_chose() {
+    let c = Clean::new(schema("research-ladders.yaml"), 20_000, 7);
+    let v = c.verify(&c.policy, &c.extract);
+    v.passed().passes("k_anonymity.search", None);
+    v.passes("k_anonymity", None);
+    v.passes("column.type", Some("date_of_birth"));
+    v.passes("column.format", Some("postal_code"));
+    let m = read_json(&c.manifest(&c.extract));
+    let levels = m["k_anonymity"]["search"]["levels"].clone();
+    assert_eq!(levels.as_array().unwrap().len(), 3, "{m}");
+
+    // Levels that do not fit the ladders: the search check fails, and the extract (checked
+    // at the finest levels) no longer fits its types.
+    let v = edit_manifest(&c, "bad-levels", |m| {
+        m["k_anonymity"]["search"]["levels"] = serde_json::json!([7, 0, 0]);
+    });
+    v.failed().fails("k_anonymity.search", None);
+}
+
+#[test]
+fn l_diversity_is_checked_and_a_class_with_one_sensitive_value_fails() {
+    let dir = tempdir();
+    let policy = l_diverse_policy(dir.path());
+    let c = Clean::new(policy, 20_000, 7);
+    let v = c.verify(&c.policy, &c.extract);
+    v.passed().passes("l_diversity", None);
+    let m = read_json(&c.manifest(&c.extract));
+    let ld = &m["k_anonymity"]["l_diversity"];
+    assert_eq!(ld["l"], 2, "{m}");
+    assert!(ld["smallest_distinct"].as_u64().unwrap() >= 2, "{m}");
+    let by = &m["k_anonymity"]["suppressed_by"];
+    assert_eq!(
+        by["k"].as_u64().unwrap() + by["l"].as_u64().unwrap(),
+        m["rows"]["suppressed"].as_u64().unwrap(),
+        "{m}"
+    );
+
+    // Every municipality made the same: every class holds one distinct value.
+    let extract = c.copy("one-value");
+    flatten(&extract, "municipality_code", "0180");
+    let v = c.verify(&c.policy, &extract);
+    v.failed().fails("l_diversity", None);
+    let ch = v.checks.iter().find(|c| c.check == "l_diversity").unwrap();
+    assert!(ch.detail.contains("below l = 2"), "{ch:?}");
+    assert!(!ch.detail.contains("0180"), "a value in the report: {ch:?}");
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::report::manifest::{KAnonymityInfo, Manifest, Rows};
+use crate::report::manifest::{KAnonymityInfo, Manifest, Rows, SearchInfo};
 use crate::verify::VerifyReport;
 
 use super::*;
@@ -281,12 +281,51 @@ pub(super) fn k_anonymity(h: &mut String, k: &KAnonymityInfo, rows_out: u64) {
         num(k.classes),
         &format!("{} before suppression", num(k.classes_before)),
     );
-    fig(
-        h,
-        "Rows suppressed",
-        num(k.suppressed),
-        "persons in classes smaller than k",
-    );
+    match &k.suppressed_by {
+        Some(by) if k.l_diversity.is_some() => fig(
+            h,
+            "Rows suppressed",
+            num(k.suppressed),
+            &format!(
+                "{} in classes smaller than k, {} in classes with too few distinct sensitive values (l)",
+                num(by.k),
+                num(by.l)
+            ),
+        ),
+        _ => fig(
+            h,
+            "Rows suppressed",
+            num(k.suppressed),
+            "persons in classes smaller than k",
+        ),
+    }
+    if let Some(l) = &k.l_diversity {
+        fig(
+            h,
+            "l-diversity",
+            format!("l = {}", num(l.l)),
+            &format!(
+                "every class written holds at least l distinct values of {}",
+                l.sensitive
+                    .iter()
+                    .map(|s| code(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        fig(
+            h,
+            "Fewest distinct sensitive values in a class written",
+            num(l.smallest_distinct),
+            "counted up to l",
+        );
+        fig(
+            h,
+            "Classes below l before the gate",
+            num(l.classes_below_l),
+            "",
+        );
+    }
     fig(
         h,
         "Share of rows below k before the gate",
@@ -307,7 +346,100 @@ pub(super) fn k_anonymity(h: &mut String, k: &KAnonymityInfo, rows_out: u64) {
     );
     h.push_str("</tbody>\n</table>\n");
     histogram_chart(h, k);
+    if let Some(s) = &k.search {
+        lattice(h, &k.quasi_identifiers, s);
+    }
     h.push_str("</section>\n");
+}
+
+/// The search over the ladders: every combination of levels by height (the sum of the level
+/// indices, finest at the top), passing or not, the chosen one marked.
+fn lattice(h: &mut String, qis: &[String], s: &SearchInfo) {
+    let level = |q: &str, lv: usize| -> String {
+        s.ladders
+            .get(q)
+            .and_then(|l| l.get(lv))
+            .cloned()
+            .unwrap_or_else(|| lv.to_string())
+    };
+    let _ = writeln!(
+        h,
+        "<h3>The search over the ladders</h3>\n<p class=\"note\">Each quasi-identifier gives a \
+         ladder of levels, finest first: {}. minex counted the classes once and evaluated the \
+         combinations of one level per quasi-identifier; it wrote the one with the smallest \
+         total height (the sum of the level indices) that suppresses at most {} rows \
+         (<code>max_suppression</code>), ties going to the fewest suppressed rows, then to the \
+         smallest levels in the order of the quasi-identifiers. Chosen: <strong>{}</strong>, \
+         height {}. {} of {} combinations pass; {}.</p>",
+        qis.iter()
+            .map(|q| format!(
+                "{} ({})",
+                code(q),
+                s.ladders
+                    .get(q)
+                    .map(|l| l.iter().map(|v| esc(v)).collect::<Vec<_>>().join(" → "))
+                    .unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        num(s.budget),
+        qis.iter()
+            .zip(&s.levels)
+            .map(|(q, lv)| format!("{} {}", esc(q), esc(&level(q, *lv))))
+            .collect::<Vec<_>>()
+            .join(", "),
+        num(s.height as u64),
+        num(s.nodes_passing),
+        num(s.nodes),
+        if s.nodes_evaluated >= s.nodes {
+            "each was evaluated from the counts".to_string()
+        } else {
+            format!(
+                "{} were evaluated from the counts; the others pass because a finer one does, or were not needed",
+                num(s.nodes_evaluated)
+            )
+        },
+    );
+    if s.lattice.is_empty() {
+        h.push_str("<p class=\"muted\">The lattice is too large to draw here.</p>\n");
+        return;
+    }
+    let top = s.lattice.iter().map(|n| n.height).max().unwrap_or(0);
+    h.push_str("<table class=\"lattice\" id=\"lattice\">\n<tbody>\n");
+    for height in 0..=top {
+        let _ = write!(h, "<tr><th>height {height}</th><td>");
+        for n in s.lattice.iter().filter(|n| n.height == height) {
+            let chosen = n.levels == s.levels;
+            let class = match (chosen, n.passes) {
+                (true, _) => "node chosen",
+                (false, Some(true)) => "node pass",
+                (false, Some(false)) => "node fail",
+                (false, None) => "node unknown",
+            };
+            let label = qis
+                .iter()
+                .zip(&n.levels)
+                .map(|(q, lv)| esc(&level(q, *lv)))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            let suppressed = n.suppressed.map_or_else(
+                || "not evaluated".to_string(),
+                |x| format!("{} suppressed", num(x)),
+            );
+            let verdict = match (chosen, n.passes) {
+                (true, _) => "chosen",
+                (false, Some(true)) => "passes",
+                (false, Some(false)) => "too many suppressed",
+                (false, None) => "not evaluated",
+            };
+            let _ = write!(
+                h,
+                "<span class=\"{class}\" title=\"{verdict}\"><code>{label}</code><br><small>{suppressed}; {verdict}</small></span>"
+            );
+        }
+        h.push_str("</td></tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
 }
 
 pub(super) fn key_ids(h: &mut String, ids: &BTreeMap<String, String>) {

@@ -70,6 +70,15 @@ svg text.tick { fill: var(--muted); font-size: 11px; }
 svg text.value { font-size: 11px; font-weight: 600; }
 svg text.axis { fill: var(--muted); }
 ul.unknown { margin: 4px 0; }
+table.lattice th { font-weight: 500; color: var(--muted); width: 90px; vertical-align: middle; }
+table.lattice td { text-align: center; }
+.node { display: inline-block; margin: 3px; padding: 4px 8px; border-radius: 4px;
+  border: 1px solid var(--line); font-size: 12.5px; line-height: 1.3; }
+.node.pass { background: #e6f4ea; border-color: #a8d5b5; }
+.node.fail { background: var(--soft); color: var(--muted); }
+.node.unknown { background: #fff; color: var(--muted); border-style: dashed; }
+.node.chosen { background: var(--pass); color: #fff; border-color: var(--pass); font-weight: 650; }
+.node.chosen code { color: #fff; }
 footer { margin-top: 28px; padding-top: 10px; border-top: 1px solid var(--line);
   color: var(--muted); font-size: 12.5px; }
 @page { size: A4; margin: 14mm 12mm; }
