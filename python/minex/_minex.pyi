@@ -114,5 +114,5 @@ class Transformer:
         """The gate over all counts; PrivacyError when the policy forbids writing with it."""
     def key_ids(self, batch: Any) -> Dict[str, str]:
         """``purpose/space`` → key id for a batch of this schema (ids, never keys)."""
-    def plan_json(self, batch: Any) -> str:
+    def plan_json(self, batch: Any, gate: Optional[Gate] = None) -> str:
         """The manifest's ``columns`` objects for a batch of this schema, as JSON text."""

@@ -423,9 +423,29 @@ def minimize(
             strip_id = id_column
     probe = _Job(pol.text, pol.sha256, key, strip_id, id_column, in_arrow)
     plan_batch = probe.input_batch(empty)
-    columns = json.loads(tx.plan_json(plan_batch))  # PolicyError when the input does not fit
+    json.loads(tx.plan_json(plan_batch))  # PolicyError when the input does not fit
     key_ids = tx.key_ids(plan_batch)
-    extract_arrow = tx.transform(plan_batch).batch.schema
+    # With k-anonymity the gate comes first: with ladders, the levels it chooses decide the
+    # extract's schema.
+    gate = None
+    broadcast = None
+    counts_data = None
+    if pol.has_k_anonymity:
+        count_job = _Job(pol.text, pol.sha256, key, strip_id, id_column, in_arrow)
+        parts = _run(
+            lambda: df.mapInArrow(
+                lambda it: _count_partition(count_job, it), "counts binary"
+            ).collect()
+        )
+        merged = _minex.ClassCounts()
+        for row in parts:
+            merged.merge(_minex.ClassCounts.from_bytes(bytes(row[0])))
+        gate = tx.gate(merged)  # PrivacyError, as `minex run`
+        counts_data = merged.to_bytes()
+    columns = json.loads(tx.plan_json(plan_batch, gate))
+    extract_arrow = (
+        tx.transform(plan_batch) if gate is None else tx.transform_gated(plan_batch, gate)
+    ).batch.schema
 
     extract_fields = [
         StructField(f.name, f.dataType, True) for f in from_arrow_schema(extract_arrow).fields
@@ -447,28 +467,14 @@ def minimize(
     spark = df.sparkSession
     large = str(spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false")).lower() == "true"
     out_arrow = to_arrow_schema(spark_schema, prefers_large_types=large)
-
-    gate = None
-    broadcast = None
     job = _Job(pol.text, pol.sha256, key, strip_id, id_column, out_arrow)
-    if pol.has_k_anonymity:
-        count_job = _Job(pol.text, pol.sha256, key, strip_id, id_column, out_arrow)
-        parts = _run(
-            lambda: df.mapInArrow(
-                lambda it: _count_partition(count_job, it), "counts binary"
-            ).collect()
-        )
-        merged = _minex.ClassCounts()
-        for row in parts:
-            merged.merge(_minex.ClassCounts.from_bytes(bytes(row[0])))
-        gate = tx.gate(merged)  # PrivacyError, as `minex run`
-        data = merged.to_bytes()
-        job.counts_sha = hashlib.sha256(data).hexdigest()
+    if counts_data is not None:
+        job.counts_sha = hashlib.sha256(counts_data).hexdigest()
         try:
-            broadcast = spark.sparkContext.broadcast(data)
+            broadcast = spark.sparkContext.broadcast(counts_data)
             job.counts = broadcast
         except Exception:  # Spark Connect: no SparkContext; the bytes go in the closure
-            job.counts = data
+            job.counts = counts_data
 
     level = storage_level if storage_level is not None else StorageLevel.MEMORY_AND_DISK
     cached = df.mapInArrow(lambda it: _transform_partition(job, it), spark_schema).persist(level)

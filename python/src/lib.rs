@@ -482,10 +482,19 @@ impl TransformerPy {
         Ok(d)
     }
 
-    /// The manifest's `columns` objects (JSON text) for a batch of this schema.
-    fn plan_json(&self, batch: PyRecordBatch) -> PyResult<String> {
+    /// The manifest's `columns` objects (JSON text) for a batch of this schema; with `gate`,
+    /// at the levels the gate chose (a policy with ladders).
+    #[pyo3(signature = (batch, gate=None))]
+    fn plan_json(&self, batch: PyRecordBatch, gate: Option<&GatePy>) -> PyResult<String> {
         let p = self.for_schema(&batch.into_inner().schema())?;
-        let plan = &p.0;
+        let at_levels;
+        let plan = match gate {
+            Some(g) => {
+                at_levels = p.0.at_levels(g.inner.levels()).map_err(py_err)?;
+                &at_levels
+            }
+            None => &p.0,
+        };
         let columns: Vec<serde_json::Value> = plan
             .policy
             .columns

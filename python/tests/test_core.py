@@ -127,7 +127,7 @@ def read_register(path):
     )
 
 
-@pytest.mark.parametrize("policy_name", ["school-supplier", "research"])
+@pytest.mark.parametrize("policy_name", ["school-supplier", "research", "research-ladders"])
 def test_the_same_extract_and_rejects_as_the_cli(policy_name, register, key_file, tmp_path):
     policy_path = SCHEMAS / f"{policy_name}.yaml"
     if policy_name == "research":
@@ -172,7 +172,13 @@ def test_the_same_extract_and_rejects_as_the_cli(policy_name, register, key_file
     assert dict(reasons) == rows["rejected_by_reason"]
     if gate:
         assert rows["suppressed"] > 0
-        assert json.loads(gate.info_json(got.num_rows))["suppressed"] == manifest["k_anonymity"]["suppressed"]
+        info = json.loads(gate.info_json(got.num_rows))
+        assert info["suppressed"] == manifest["k_anonymity"]["suppressed"]
+        # With ladders, the same search result: levels, height, nodes.
+        assert info.get("search") == manifest["k_anonymity"].get("search")
+        if policy_name == "research-ladders":
+            assert info["search"]["nodes"] == 9
+            assert got.schema == expected.schema
 
 
 def test_arrow_data_crosses_without_copies():

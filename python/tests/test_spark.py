@@ -180,6 +180,20 @@ def test_k_anonymity_same_suppression_as_cli(work, df):
         result.unpersist()
 
 
+def test_ladders_same_levels_and_extract_as_cli(work, df):
+    # The extract's schema follows the levels the search chose (a decade is an integer, a
+    # month text): Spark's output schema is made after the gate.
+    result = minimize(df, str(ROOT / "schemas" / "research-ladders.yaml"), key_file=str(work["key"]))
+    try:
+        _, manifest, _ = check_same_as_cli(
+            work, result, ROOT / "schemas" / "research-ladders.yaml", "ladders"
+        )
+        assert manifest["k_anonymity"]["search"]["nodes"] == 9
+        assert result.manifest()["k_anonymity"]["search"] == manifest["k_anonymity"]["search"]
+    finally:
+        result.unpersist()
+
+
 def test_k_anonymity_violation_raises_privacy_error_like_cli(work, df):
     proc = cli_run(work, RESEARCH, "research-5")
     assert isinstance(proc, subprocess.CompletedProcess) and proc.returncode == 7
