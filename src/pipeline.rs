@@ -375,8 +375,10 @@ fn count_pass(
     // if both passes read the same bytes.
     let mut digests = stream(inputs, &plan.read, read, &work, &mut sink)?;
     merge_digests(&mut digests, hasher)?;
+    let counted = Instant::now();
     let gate = Gate::new(plan, counts)?;
     tracing::info!(
+        gate_seconds = counted.elapsed().as_secs_f64(),
         classes = gate.classes(),
         rows_at_gate = gate.rows_at_gate(),
         rows_suppressed = gate.rows_below(),

@@ -126,7 +126,7 @@ fn decide_contact(name: &str, s: &Stats) -> Option<(Decision, String)> {
     None
 }
 
-/// Dates: a date of birth generalized to the year; other dates dropped.
+/// Dates: a date of birth generalized along [`BIRTH_LADDER`]; other dates dropped.
 fn decide_dates(name: &str, s: &Stats) -> Option<(Decision, String)> {
     let kind = s.detection.kind;
     let date_share = s.share(DetectedKind::Date);
@@ -134,15 +134,20 @@ fn decide_dates(name: &str, s: &Stats) -> Option<(Decision, String)> {
     if birth_named && (kind == Some(DetectedKind::Date) || date_share >= 0.5) {
         let invalid_to_null = date_share < 1.0;
         let mut why = format!(
-            "{} are dates and the name says date of birth: generalized to the year",
-            of(s, date_share)
+            "{} are dates and the name says date of birth: generalized along a ladder, {}",
+            of(s, date_share),
+            BIRTH_LADDER
+                .iter()
+                .map(|l| l.name())
+                .collect::<Vec<_>>()
+                .join(" → ")
         );
         if invalid_to_null {
             why.push_str("; a value that is not a date becomes null");
         }
         return Some((
             Decision::GeneralizeBirth {
-                to: BirthLevel::Year,
+                ladder: BIRTH_LADDER.to_vec(),
                 invalid_to_null,
             },
             why,
@@ -157,7 +162,7 @@ fn decide_dates(name: &str, s: &Stats) -> Option<(Decision, String)> {
     None
 }
 
-/// Postal codes: truncated to the postal area.
+/// Postal codes: truncated along [`POSTAL_LADDER`].
 fn decide_postal(name: &str, s: &Stats) -> Option<(Decision, String)> {
     let kind = s.detection.kind;
     let postal_share = s.share(DetectedKind::PostalCode);
@@ -171,13 +176,21 @@ fn decide_postal(name: &str, s: &Stats) -> Option<(Decision, String)> {
         } else {
             format!("{} are Swedish postal codes", of(s, postal_share))
         };
-        why.push_str(": truncated to the postal area (first 3 digits)");
+        let _ = write!(
+            why,
+            ": truncated along a ladder, {} digits",
+            POSTAL_LADDER
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        );
         if invalid_to_null {
             why.push_str("; a value that is not a postal code becomes null");
         }
         return Some((
             Decision::TruncatePostal {
-                keep: 3,
+                ladder: POSTAL_LADDER.to_vec(),
                 invalid_to_null,
             },
             why,

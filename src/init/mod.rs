@@ -1,5 +1,6 @@
 //! `minex init`: a commented starting policy for an input, safe by default, written from the
-//! input's header and a sample of its rows.
+//! input's header and a sample of its rows, and checked on that sample with the same search
+//! `minex run` makes, so that the scaffold runs.
 //!
 //! A steward's first run on a new register should take minutes. [`scaffold`] reads the header
 //! and the first rows (10,000 by default), looks at every column with
@@ -8,25 +9,36 @@
 //!
 //! * identity numbers (detected, or named like one and mostly valid) are tokenized in one
 //!   shared space `person`, `nullable: true` when the sample holds empty values;
-//! * dates with a birth-like name are generalized to the year; other dates are dropped;
-//! * postal codes are truncated to their first three digits (the postal area);
+//! * dates with a birth-like name are generalized along the ladder `to: [month, year,
+//!   decade]`; other dates are dropped;
+//! * postal codes are truncated along the ladder `keep: [3, 2, 1]`;
+//! * when no date of birth is generalized but an identity number is tokenized (valid in at
+//!   least half the sampled rows: the register's own person, not an occasional guardian), an
+//!   age band is derived from it along the ladder `what: [age_band:5, age_band:10,
+//!   age_band:20]`;
 //! * a protected-identity column (named like one, holding true/false words) feeds a
 //!   `rows: drop_when` rule and is then dropped;
 //! * low-cardinality codes (at most [`MAX_KEPT_DISTINCT`] distinct short values, each seen
-//!   several times, nothing identity-like) are kept;
+//!   several times, nothing identity-like) are kept, with a single level;
 //! * names, addresses, e-mails, phones, free text and anything else are dropped;
-//! * a `k_anonymity` section covers the generalized, truncated and kept columns (`k: 5`,
-//!   `on_violation: suppress`, `max_suppression: 0.05`). The scaffold estimates on the sample
-//!   how many rows would be suppressed and, while that is more than half of what the run
-//!   allows, gives up one step at a time: first the coarsening that helps most (birth year →
-//!   decade, three postal digits → two), and when no coarsening helps, it drops a
-//!   quasi-identifier (kept codes before the postal area before the birth date, unless
-//!   another drop helps more). Each step is explained in the column's comment. The sample is
-//!   the first rows, so on a larger input the classes are larger and the estimate errs on
-//!   the safe side.
+//! * a `k_anonymity` section covers the generalized, truncated, kept and derived columns
+//!   (`k: 5`, `on_violation: suppress`, `max_suppression: 0.05`).
+//!
+//! The k-anonymity decision is the core's, not a copy of it: the candidate policy is
+//! parsed, a [`minex_core::Transformer`] (with a throwaway key; no token is written) counts
+//! the sampled rows' classes exactly as `minex run` counts the input's (the sample's batches
+//! are the run's batches: same reader, same rules, same rejects), and
+//! [`minex_core::Gate::for_policy`] searches the lattice of the ladders' levels. When no
+//! combination of levels passes, the quasi-identifier with the most distinct values at its
+//! coarsest level (the level no ladder can go beyond) is dropped, its comment saying so with
+//! counts, and the search runs again; with no quasi-identifier left there is no
+//! `k_anonymity` section. The comments say what the search chose on the sample; `minex run`
+//! searches again on the whole input and may choose finer levels (a larger input has larger
+//! classes).
 //!
 //! Each column gets a one-line comment saying why. The policy never holds a value read from
-//! the input: only counts, shares, column names and fixed words such as `"true"`.
+//! the input: only counts, shares, column names, level names and fixed words such as
+//! `"true"`.
 
 use std::path::{Path, PathBuf};
 
@@ -62,8 +74,15 @@ pub const MAX_KEPT_CHARS: usize = 20;
 /// A kept column's sample holds at least this many values per distinct value (so a column of
 /// names is not mistaken for a code just because the sample is small).
 const MIN_VALUES_PER_DISTINCT: usize = 5;
-/// The scaffold coarsens quasi-identifiers until the sample's suppression is at most this.
-const TARGET_SUPPRESSION: f64 = MAX_SUPPRESSION / 2.0;
+/// The ladder written for a date of birth, finest first.
+pub const BIRTH_LADDER: [BirthLevel; 3] = [BirthLevel::Month, BirthLevel::Year, BirthLevel::Decade];
+/// The ladder written for a postal code: digits kept, finest first.
+pub const POSTAL_LADDER: [usize; 3] = [3, 2, 1];
+/// The ladder of the derived age band: band widths in years, finest first.
+pub const AGE_BAND_LADDER: [u32; 3] = [5, 10, 20];
+/// An age band is derived from an identity-number column valid in at least this share of the
+/// sampled rows (the register's own person, not a guardian's number on some rows).
+const AGE_BAND_MIN_SHARE: f64 = 0.5;
 
 /// What `minex init` needs.
 #[derive(Debug, Clone)]
@@ -82,13 +101,26 @@ pub struct InitOptions {
     pub reference_date: Date,
 }
 
-/// A policy column's generalization in the scaffold.
+/// A level of a date of birth's ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BirthLevel {
-    /// `to: year`.
+    /// `month` (`YYYY-MM`).
+    Month,
+    /// `year`.
     Year,
-    /// `to: decade`.
+    /// `decade`.
     Decade,
+}
+
+impl BirthLevel {
+    /// The policy spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            BirthLevel::Month => "month",
+            BirthLevel::Year => "year",
+            BirthLevel::Decade => "decade",
+        }
+    }
 }
 
 /// What the scaffold does with a column.
@@ -99,21 +131,21 @@ pub enum Decision {
         /// Whether empty values are allowed.
         nullable: bool,
     },
-    /// `{ type: date, action: generalize, to: ... }`.
+    /// `{ type: date, action: generalize, to: [month, year, decade] }`.
     GeneralizeBirth {
-        /// Year or decade.
-        to: BirthLevel,
+        /// The ladder's levels, finest first ([`BIRTH_LADDER`]).
+        ladder: Vec<BirthLevel>,
         /// `on_invalid: null` (the sample held values that are not dates).
         invalid_to_null: bool,
     },
-    /// `{ type: postal_code, action: truncate, keep: N }`.
+    /// `{ type: postal_code, action: truncate, keep: [3, 2, 1] }`.
     TruncatePostal {
-        /// Digits kept.
-        keep: usize,
+        /// The ladder's digits kept, finest first ([`POSTAL_LADDER`]).
+        ladder: Vec<usize>,
         /// `on_invalid: null` (the sample held values that are not postal codes).
         invalid_to_null: bool,
     },
-    /// `keep`.
+    /// `keep` (a quasi-identifier with a single level).
     Keep,
     /// `{ type: boolean, action: drop }`, after a `rows: drop_when` rule on this column.
     ProtectedRule {
@@ -135,6 +167,39 @@ pub struct ColumnChoice {
     pub reason: String,
 }
 
+/// The age band the scaffold derives from an identity number (`derive:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgeBand {
+    /// The output column's name (`age_band`, unless the header has one).
+    pub name: String,
+    /// The identity-number column it is computed from.
+    pub from: String,
+    /// Band widths in years, finest first ([`AGE_BAND_LADDER`]).
+    pub ladder: Vec<u32>,
+    /// Why, in one line (counts and shares only).
+    pub reason: String,
+}
+
+/// What the core's search chose on the sample for the written policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleSearch {
+    /// Per quasi-identifier (in `quasi_identifiers` order), the level chosen as the policy
+    /// spells it (`year`, `2`, `age_band:10`, `keep`).
+    pub chosen: Vec<(String, String)>,
+    /// The sum of the chosen level indices (0: the finest of every ladder).
+    pub height: usize,
+    /// Combinations of levels in the lattice.
+    pub nodes: u64,
+    /// Combinations within the budget.
+    pub nodes_passing: u64,
+    /// Sampled rows that reached the gate (not removed by a row rule, not rejected).
+    pub rows_at_gate: u64,
+    /// Sampled rows suppressed at the chosen levels.
+    pub rows_suppressed: u64,
+    /// The most rows the gate may suppress: `floor(max_suppression × rows at the gate)`.
+    pub budget: u64,
+}
+
 /// The written scaffold.
 #[derive(Debug, Clone)]
 pub struct Scaffold {
@@ -146,12 +211,21 @@ pub struct Scaffold {
     pub sampled_rows: usize,
     /// The `k_anonymity` quasi-identifiers (empty when there is no section).
     pub quasi_identifiers: Vec<String>,
-    /// The share of sampled rows that would be suppressed with the written policy.
+    /// The share of the sampled rows at the gate that the written policy suppresses, at the
+    /// levels the search chose on the sample.
     pub estimated_suppression: f64,
+    /// The derived age band, when one is written.
+    pub age_band: Option<AgeBand>,
+    /// The search on the sample (`None` without a `k_anonymity` section).
+    pub search: Option<SampleSearch>,
+    /// Quasi-identifiers given up because no combination of levels passed on the sample, in
+    /// the order they were dropped.
+    pub dropped_quasi_identifiers: Vec<String>,
 }
 
 impl Scaffold {
     /// How many columns got each action: (tokenized, generalized, truncated, kept, dropped).
+    /// The derived age band is not an input column: see [`Scaffold::age_band`].
     pub fn counts(&self) -> (usize, usize, usize, usize, usize) {
         let mut c = (0, 0, 0, 0, 0);
         for col in &self.columns {
@@ -184,46 +258,25 @@ pub fn scaffold(opts: &InitOptions) -> Result<Scaffold> {
     if opts.sample_rows == 0 {
         return Err(Error::usage("`--sample` must be at least 1"));
     }
-    let (header, samples, sampled) = read_sample(opts)?;
+    let sample = read_sample(opts)?;
+    let sampled = sample.rows;
     let reference = opts.reference_date;
-    let mut columns: Vec<ColumnChoice> = Vec::with_capacity(header.len());
-    let mut distinct_counts = Vec::with_capacity(header.len());
-    for (name, col) in header.iter().zip(&samples) {
+    let mut columns: Vec<ColumnChoice> = Vec::with_capacity(sample.header.len());
+    let mut all_stats = Vec::with_capacity(sample.header.len());
+    for (name, col) in sample.header.iter().zip(&sample.columns) {
         let s = stats(col, reference);
         let (decision, reason) = decide(name, col, &s, sampled);
-        distinct_counts.push(s.distinct.unwrap_or(usize::MAX));
         columns.push(ColumnChoice {
             name: name.clone(),
             decision,
             reason,
         });
+        all_stats.push(s);
     }
+    let mut age_band = age_band(&columns, &all_stats, sampled);
 
-    let gate = gate(&columns, &samples, reference, sampled);
-
-    let mut qis = quasi_identifiers(&columns, &samples, &distinct_counts);
-
-    let current = coarsen(&mut qis, &gate);
-
-    apply_coarsenings(&qis, &mut columns);
-    let quasi_identifiers: Vec<String> = {
-        let mut v: Vec<(usize, String)> = qis
-            .iter()
-            .filter(|q| q.level < q.levels.len())
-            .map(|q| (q.col, columns[q.col].name.clone()))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, n)| n).collect()
-    };
-
-    let text = render(
-        opts,
-        &columns,
-        sampled,
-        &quasi_identifiers,
-        current,
-        gate.iter().filter(|g| **g).count(),
-    );
+    let settled = settle(opts, &mut columns, &mut age_band, &sample)?;
+    let text = render(opts, &columns, age_band.as_ref(), sampled, &settled);
     crate::policy::from_str(&text, Path::new("minex-init.yaml")).map_err(|e| {
         Error::internal(format!(
             "minex init wrote a policy that does not parse ({e}); please report this"
@@ -233,8 +286,16 @@ pub fn scaffold(opts: &InitOptions) -> Result<Scaffold> {
         text,
         columns,
         sampled_rows: sampled,
-        quasi_identifiers,
-        estimated_suppression: current,
+        estimated_suppression: settled.search.as_ref().map_or(0.0, |s| {
+            ratio(
+                usize::try_from(s.rows_suppressed).unwrap_or(usize::MAX),
+                usize::try_from(s.rows_at_gate).unwrap_or(usize::MAX),
+            )
+        }),
+        quasi_identifiers: settled.quasi_identifiers,
+        age_band,
+        search: settled.search,
+        dropped_quasi_identifiers: settled.dropped,
     })
 }
 

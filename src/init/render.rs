@@ -26,7 +26,7 @@ pub(super) fn yaml_str(s: &str) -> String {
 }
 
 /// Text fit for a one-line comment.
-fn comment_safe(s: &str) -> String {
+pub(super) fn comment_safe(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
@@ -57,16 +57,16 @@ pub(super) fn name_from(path: &Path) -> String {
 pub(super) fn render(
     opts: &InitOptions,
     columns: &[ColumnChoice],
+    age_band: Option<&AgeBand>,
     sampled: usize,
-    qis: &[String],
-    suppressed: f64,
-    gate_rows: usize,
+    settled: &Settled,
 ) -> String {
     let mut t = String::new();
     render_head(&mut t, opts, sampled);
     render_rows(&mut t, columns, sampled);
     render_columns(&mut t, columns);
-    render_k_anonymity(&mut t, qis, suppressed, gate_rows);
+    render_derive(&mut t, age_band, settled);
+    render_k_anonymity(&mut t, columns, settled);
     t
 }
 
@@ -192,14 +192,11 @@ fn render_columns(t: &mut String, columns: &[ColumnChoice]) {
                 if *nullable { ", nullable: true" } else { "" }
             ),
             Decision::GeneralizeBirth {
-                to,
+                ladder,
                 invalid_to_null,
             } => format!(
                 "{{ type: date, action: generalize, to: {}{} }}",
-                match to {
-                    BirthLevel::Year => "year",
-                    BirthLevel::Decade => "decade",
-                },
+                ladder_text(ladder.iter().map(|l| l.name())),
                 if *invalid_to_null {
                     ", on_invalid: null"
                 } else {
@@ -207,10 +204,11 @@ fn render_columns(t: &mut String, columns: &[ColumnChoice]) {
                 }
             ),
             Decision::TruncatePostal {
-                keep,
+                ladder,
                 invalid_to_null,
             } => format!(
-                "{{ type: postal_code, action: truncate, keep: {keep}{} }}",
+                "{{ type: postal_code, action: truncate, keep: {}{} }}",
+                ladder_text(ladder.iter()),
                 if *invalid_to_null {
                     ", on_invalid: null"
                 } else {
@@ -225,22 +223,129 @@ fn render_columns(t: &mut String, columns: &[ColumnChoice]) {
     }
 }
 
-/// The `k_anonymity` section, when there are quasi-identifiers.
-fn render_k_anonymity(t: &mut String, qis: &[String], suppressed: f64, gate_rows: usize) {
-    if !qis.is_empty() {
-        let _ = write!(
-            t,
-            "\n# Quasi-identifiers: harmless alone, together they may single a person out (birth year,\n\
-             # postal area and every kept code). Rows of classes smaller than k are suppressed, and the\n\
-             # run fails, writing nothing, if more than max_suppression of the rows would be. On the\n\
-             # sample, {} of {gate_rows} rows would be suppressed.\n",
-            pct(suppressed)
+/// A ladder as YAML: `[month, year, decade]`, or the level alone when there is one.
+fn ladder_text<T: std::fmt::Display>(levels: impl Iterator<Item = T>) -> String {
+    let levels: Vec<String> = levels.map(|l| l.to_string()).collect();
+    match levels.as_slice() {
+        [one] => one.clone(),
+        _ => format!("[{}]", levels.join(", ")),
+    }
+}
+
+/// The `derive` section: the age band, when one is derived (or why the one considered was
+/// given up).
+fn render_derive(t: &mut String, age_band: Option<&AgeBand>, settled: &Settled) {
+    if let Some(a) = age_band {
+        t.push_str(
+            "
+derive:
+",
         );
-        let list: Vec<String> = qis.iter().map(|q| yaml_str(q)).collect();
+        let _ = writeln!(t, "  # {}", comment_safe(&a.reason));
+        let _ = writeln!(
+            t,
+            "  {}: {{ from: {}, what: {} }}",
+            yaml_str(&a.name),
+            yaml_str(&a.from),
+            ladder_text(a.ladder.iter().map(|w| format!("age_band:{w}")))
+        );
+    } else if let Some(why) = &settled.age_band_dropped {
         let _ = write!(
             t,
-            "k_anonymity:\n  quasi_identifiers: [{}]\n  k: {K}\n  on_violation: suppress\n  max_suppression: {MAX_SUPPRESSION}\n",
-            list.join(", ")
+            "
+# {}
+",
+            comment_safe(why)
         );
     }
+}
+
+/// The `k_anonymity` section, when there are quasi-identifiers: with what the search chose
+/// on the sample, once it has run.
+fn render_k_anonymity(t: &mut String, columns: &[ColumnChoice], settled: &Settled) {
+    let qis = &settled.quasi_identifiers;
+    let dropped = if settled.dropped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Given up because no combination of levels passed on the sample (see their comments): {}.",
+            settled.dropped.join(", ")
+        )
+    };
+    if qis.is_empty() {
+        if !dropped.is_empty() {
+            let _ = write!(
+                t,
+                "
+# No k_anonymity section: no quasi-identifier is left. {}
+",
+                comment_safe(&dropped)
+            );
+        }
+        return;
+    }
+    let mut c = String::from(
+        "Quasi-identifiers: harmless alone, together they may single a person out. \
+         Rows of classes smaller than k are suppressed. A ladder (`to: [...]`, `keep: [...]`, `what: [...]`) lists levels finest first: \
+         `minex run` counts the classes once and searches every combination of one level per quasi-identifier for the least generalization (smallest sum of level indices) \
+         that suppresses at most max_suppression of the rows that reach the gate; when none does, it fails and writes nothing. ",
+    );
+    if settled.search.as_ref().is_some_and(|s| s.rows_at_gate == 0) {
+        c.push_str(
+            "No sampled row reached the gate, so the sample could not check the ladders; `minex run` searches on the whole input. ",
+        );
+    } else if let Some(s) = &settled.search {
+        let chosen = s
+            .chosen
+            .iter()
+            .map(|(q, l)| format!("{q}: {}", shown_level(columns, q, l)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = write!(
+            c,
+            "On the sample ({} rows at the gate), the search chose {chosen} (height {}; {} of {} combinations within the budget of {} rows), suppressing {} ({} rows). \
+             `minex run` searches again on the whole input and may choose other levels; the manifest's `k_anonymity.search` says which. ",
+            s.rows_at_gate,
+            s.height,
+            s.nodes_passing,
+            s.nodes,
+            s.budget,
+            pct(ratio(
+                usize::try_from(s.rows_suppressed).unwrap_or(usize::MAX),
+                usize::try_from(s.rows_at_gate).unwrap_or(usize::MAX)
+            )),
+            s.rows_suppressed,
+        );
+    }
+    c.push_str(&dropped);
+    t.push('\n');
+    for line in wrap(&comment_safe(c.trim_end()), 92) {
+        let _ = writeln!(t, "# {line}");
+    }
+    let list: Vec<String> = qis.iter().map(|q| yaml_str(q)).collect();
+    let _ = write!(
+        t,
+        "k_anonymity:\n  quasi_identifiers: [{}]\n  k: {K}\n  on_violation: suppress\n  max_suppression: {MAX_SUPPRESSION}\n",
+        list.join(", ")
+    );
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces (a longer word stays
+/// whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }

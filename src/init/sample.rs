@@ -1,10 +1,11 @@
-//! Reading the sample: the first rows of the input, each column's values, and the statistics
-//! the decisions read (detected kinds and their shares, lengths, distinct values).
+//! Reading the sample: the first rows of the input, each column's values, the statistics the
+//! decisions read (detected kinds and their shares, lengths, distinct values), and the
+//! sample's batches as `minex run` reads them (for the k-anonymity search).
 
 use std::collections::HashSet;
 
-use arrow::array::{Array, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Schema};
 
 use crate::error::{Error, Location, Result};
 use crate::ident::date::Date;
@@ -19,8 +20,22 @@ pub(super) struct ColumnSample {
     pub(super) values: Vec<Option<String>>,
 }
 
+/// The sample.
+pub(super) struct Sample {
+    /// The inputs' shared header.
+    pub(super) header: Vec<String>,
+    /// Each column's values, in header order.
+    pub(super) columns: Vec<ColumnSample>,
+    /// Data rows sampled.
+    pub(super) rows: usize,
+    /// Each input's label and Arrow schema, as `minex run` plans with them.
+    pub(super) schemas: Vec<(String, Schema)>,
+    /// The sampled rows as the run's reader gives them (every header column, untrimmed).
+    pub(super) batches: Vec<RecordBatch>,
+}
+
 /// Reads the header (checking that every input shares it) and up to `sample_rows` rows.
-pub(super) fn read_sample(opts: &InitOptions) -> Result<(Vec<String>, Vec<ColumnSample>, usize)> {
+pub(super) fn read_sample(opts: &InitOptions) -> Result<Sample> {
     let Some(first) = opts.inputs.first() else {
         return Err(Error::usage(
             "`minex init` needs at least one `--input FILE`",
@@ -53,6 +68,7 @@ pub(super) fn read_sample(opts: &InitOptions) -> Result<(Vec<String>, Vec<Column
         .map(|_| ColumnSample { values: Vec::new() })
         .collect();
     let mut rows = 0usize;
+    let mut batches = Vec::new();
     let read = ReadOptions {
         batch_size: opts.sample_rows.clamp(1, 8192),
         digest: false,
@@ -79,13 +95,24 @@ pub(super) fn read_sample(opts: &InitOptions) -> Result<(Vec<String>, Vec<Column
                         .map(str::to_string)
                 }));
             }
+            batches.push(batch.slice(0, take));
             rows += take;
             if rows >= opts.sample_rows {
                 break 'files;
             }
         }
     }
-    Ok((header, columns, rows))
+    let schemas = inputs
+        .iter()
+        .map(|i| (i.path.display().to_string(), i.schema()))
+        .collect();
+    Ok(Sample {
+        header,
+        columns,
+        rows,
+        schemas,
+        batches,
+    })
 }
 
 /// Counts and shares of one sampled column; never a value.

@@ -12,7 +12,7 @@ use arrow::array::AsArray;
 use arrow::datatypes::DataType;
 use minex::ident::date::Date;
 use minex::ident::personnummer::{ParseOptions, Pnr};
-use minex::policy::{Action, Condition, Generalization, Policy, ValueType};
+use minex::policy::{Action, Condition, Derivation, Generalization, Policy, ValueType};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 const REFERENCE: &str = "2026-01-01";
@@ -366,21 +366,38 @@ fn assert_decisions(s: &Scaffolded, names: &[&str]) {
             s.text
         );
     }
-    let (t, a, _) = action(p, n("date_of_birth"));
-    assert_eq!(t, ValueType::Date);
-    assert!(
-        matches!(
-            a,
-            Action::Generalize(Generalization::Year | Generalization::Decade) | Action::Drop
-        ),
-        "{a:?}"
-    );
-    let (t, a, _) = action(p, n("postal_code"));
-    assert!(
-        a == Action::Drop
-            || (t == ValueType::PostalCode && matches!(a, Action::Truncate { keep: 2 | 3 })),
-        "{a:?}"
-    );
+    // A date of birth and a postal code get ladders (issue 13), unless the search on the
+    // sample gave them up.
+    let c = p.column(n("date_of_birth")).unwrap();
+    if c.action != Action::Drop {
+        assert_eq!(c.value_type, ValueType::Date);
+        assert_eq!(
+            c.ladder,
+            Some(vec![
+                Action::Generalize(Generalization::Month),
+                Action::Generalize(Generalization::Year),
+                Action::Generalize(Generalization::Decade),
+            ]),
+            "{}",
+            s.text
+        );
+    }
+    let c = p.column(n("postal_code")).unwrap();
+    if c.action != Action::Drop {
+        assert_eq!(c.value_type, ValueType::PostalCode);
+        assert_eq!(
+            c.ladder,
+            Some(
+                [3, 2, 1]
+                    .into_iter()
+                    .map(|keep| Action::Truncate { keep })
+                    .collect()
+            ),
+            "{}",
+            s.text
+        );
+    }
+    assert!(p.has_ladders(), "{}", s.text);
     assert_eq!(action(p, n("gender")).1, Action::Keep, "{}", s.text);
     // The protected-identity rule.
     assert_eq!(p.rules.len(), 1, "{}", s.text);
@@ -390,7 +407,7 @@ fn assert_decisions(s: &Scaffolded, names: &[&str]) {
         Condition::In(v) => assert!(v.contains(&"true".to_string())),
         Condition::IsNull(_) => panic!("a null rule"),
     }
-    // k-anonymity over every generalized, truncated or kept column.
+    // k-anonymity over every generalized, truncated or kept column, and the derived ones.
     let k = p.k_anonymity.as_ref().expect("a k_anonymity section");
     assert_eq!(k.k, 5);
     assert_eq!(k.max_suppression, Some(0.05));
@@ -404,6 +421,7 @@ fn assert_decisions(s: &Scaffolded, names: &[&str]) {
             )
         })
         .map(|c| c.name.as_str())
+        .chain(p.derive.iter().map(|d| d.name.as_str()))
         .collect();
     assert_eq!(k.quasi_identifiers, expected);
     // Every column has a comment just above it.
@@ -613,4 +631,287 @@ fn init_help_has_an_example() {
     );
     let top = minex(["--help"]);
     assert!(top.stdout.contains("init"), "{}", top.stdout);
+}
+
+// Issue 13: the scaffold writes ladders, checks them on the sample with the core's search,
+// and gives up quasi-identifiers until a combination of levels passes, so `minex run` with
+// it exits 0.
+
+/// A register from the synthetic generator (`examples/generate_register --rows N --seed S`
+/// writes the same bytes), at `dir/register-N-S.csv`.
+fn generated(dir: &Path, rows: u64, seed: u64) -> PathBuf {
+    let path = dir.join(format!("register-{rows}-{seed}.csv"));
+    minex::synth::RegisterBuilder::new(rows)
+        .with_seed(seed)
+        .write_csv_file(&path)
+        .unwrap();
+    path
+}
+
+/// The register at `input` without the column `drop`.
+fn without_column(input: &Path, drop: &str) -> PathBuf {
+    let recs = records(input);
+    let i = recs[0].iter().position(|h| h == drop).unwrap();
+    let out = input.with_file_name(format!("without-{drop}.csv"));
+    let mut w = csv::Writer::from_path(&out).unwrap();
+    for mut r in recs {
+        r.remove(i);
+        w.write_record(&r).unwrap();
+    }
+    w.flush().unwrap();
+    out
+}
+
+/// `minex init --domain ...` then `minex run` with the scaffold as written; both must exit 0.
+/// Returns the policy text, the policy and the run's manifest.
+fn init_then_run(dir: &Path, input: &Path) -> (String, Policy, serde_json::Value) {
+    let policy_path = dir.join("policy.yaml");
+    ok(
+        &minex([
+            "init".as_ref(),
+            "--input".as_ref(),
+            input.as_os_str(),
+            "--out".as_ref(),
+            policy_path.as_os_str(),
+            "--domain".as_ref(),
+            "test-recipient".as_ref(),
+            "--reference-date".as_ref(),
+            REFERENCE.as_ref(),
+            "--force".as_ref(),
+        ]),
+        "minex init",
+    );
+    let text = std::fs::read_to_string(&policy_path).unwrap();
+    let policy = minex::policy::from_str(&text, &policy_path).unwrap();
+    let key = dir.join("minex.key");
+    if !key.exists() {
+        ok(
+            &minex(["keygen".as_ref(), "--out".as_ref(), key.as_os_str()]),
+            "minex keygen",
+        );
+    }
+    let out = dir.join("out");
+    let _ = std::fs::remove_dir_all(&out);
+    let extract = out.join("extract.parquet");
+    let run = minex([
+        "run".as_ref(),
+        "--policy".as_ref(),
+        policy_path.as_os_str(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--out".as_ref(),
+        extract.as_os_str(),
+        "--key-file".as_ref(),
+        key.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    ok(&run, &format!("minex run with the scaffold\n{text}"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("extract.manifest.json")).unwrap())
+            .unwrap();
+    (text, policy, manifest)
+}
+
+/// The text with comments wrapped over several lines joined.
+fn unwrapped(text: &str) -> String {
+    text.replace("\n# ", " ")
+}
+
+/// The scaffold has ladders, a `k_anonymity` section with the budget, a comment saying what
+/// the search chose on the sample, and the run searched them.
+#[track_caller]
+fn assert_laddered(text: &str, policy: &Policy, manifest: &serde_json::Value) {
+    assert!(policy.has_ladders(), "no ladder\n{text}");
+    let k = policy.k_anonymity.as_ref().expect("a k_anonymity section");
+    assert_eq!(k.k, 5);
+    assert_eq!(k.max_suppression, Some(0.05));
+    assert!(!k.quasi_identifiers.is_empty());
+    let comments = unwrapped(text);
+    assert!(comments.contains("the search chose"), "{text}");
+    assert!(
+        comments.contains("searches again on the whole input"),
+        "{text}"
+    );
+    let search = &manifest["k_anonymity"]["search"];
+    assert!(search.is_object(), "{manifest}");
+    let suppressed = manifest["k_anonymity"]["suppressed"].as_u64().unwrap();
+    let budget = search["budget"].as_u64().unwrap();
+    assert!(suppressed <= budget, "{manifest}");
+}
+
+fn init_then_run_on_generated(rows: u64, seeds: &[u64]) {
+    for &seed in seeds {
+        let dir = tempdir();
+        let input = generated(dir.path(), rows, seed);
+        let (text, policy, manifest) = init_then_run(dir.path(), &input);
+        assert_laddered(&text, &policy, &manifest);
+    }
+}
+
+#[test]
+fn init_then_run_exits_0_on_generated_registers_of_1000_rows() {
+    init_then_run_on_generated(1_000, &[1, 2, 3]);
+}
+
+#[test]
+fn init_then_run_exits_0_on_generated_registers_of_4000_rows() {
+    init_then_run_on_generated(4_000, &[1, 2, 3]);
+}
+
+#[test]
+fn init_then_run_exits_0_on_generated_registers_of_100000_rows() {
+    init_then_run_on_generated(100_000, &[1, 2, 3]);
+}
+
+/// With no date of birth but an identity number, the scaffold derives an age band with a
+/// ladder, and the run goes through.
+#[test]
+fn init_derives_an_age_band_when_there_is_no_date_of_birth() {
+    for rows in [1_000, 4_000] {
+        let dir = tempdir();
+        let input = without_column(&generated(dir.path(), rows, 5), "date_of_birth");
+        let (text, policy, manifest) = init_then_run(dir.path(), &input);
+        assert_laddered(&text, &policy, &manifest);
+        assert_eq!(policy.derive.len(), 1, "{text}");
+        let d = &policy.derive[0];
+        assert_eq!(
+            (d.name.as_str(), d.from.as_str()),
+            ("age_band", "personnummer")
+        );
+        assert_eq!(
+            d.ladder,
+            Some(vec![
+                Derivation::AgeBand(5),
+                Derivation::AgeBand(10),
+                Derivation::AgeBand(20)
+            ])
+        );
+        let k = policy.k_anonymity.as_ref().unwrap();
+        assert!(
+            k.quasi_identifiers.contains(&"age_band".to_string()),
+            "{text}"
+        );
+        assert!(text.contains("no column is a date of birth"), "{text}");
+    }
+    // With a date of birth, no age band: it would add a quasi-identifier and nothing else.
+    let dir = tempdir();
+    let s = minex::init::scaffold(&init_options(&generated(dir.path(), 1_000, 5))).unwrap();
+    assert!(s.age_band.is_none(), "{}", s.text);
+    assert!(!s.text.contains("\nderive:"), "{}", s.text);
+}
+
+fn init_options(input: &Path) -> minex::init::InitOptions {
+    minex::init::InitOptions {
+        inputs: vec![input.to_path_buf()],
+        read: minex::io::ReadOptions::default(),
+        sample_rows: minex::init::DEFAULT_SAMPLE_ROWS,
+        name: None,
+        domain: Some("test-recipient".into()),
+        reference_date: Date::new(2026, 1, 1).unwrap(),
+    }
+}
+
+/// On 1,000 rows no combination of the date of birth's, the postal code's and the gender's
+/// levels passes: the scaffold gives up the one with the most distinct values at its
+/// coarsest level (decades outnumber first postal digits and genders), says so with counts,
+/// and the search then passes on the sample.
+#[test]
+fn init_gives_up_the_quasi_identifier_with_the_most_distinct_values() {
+    let dir = tempdir();
+    let input = generated(dir.path(), 1_000, 1);
+    let s = minex::init::scaffold(&init_options(&input)).unwrap();
+    assert_eq!(s.dropped_quasi_identifiers, ["date_of_birth"], "{}", s.text);
+    let dob = s
+        .columns
+        .iter()
+        .find(|c| c.name == "date_of_birth")
+        .unwrap();
+    assert_eq!(dob.decision, minex::init::Decision::Drop);
+    assert!(dob.reason.contains("but dropped"), "{}", dob.reason);
+    assert!(
+        dob.reason.contains("no combination of levels passed"),
+        "{}",
+        dob.reason
+    );
+    assert!(
+        dob.reason.contains("most distinct values"),
+        "{}",
+        dob.reason
+    );
+    assert_eq!(s.quasi_identifiers, ["postal_code", "gender"]);
+    let search = s.search.as_ref().expect("the search on the sample");
+    assert!(search.rows_suppressed <= search.budget);
+    assert!(s.estimated_suppression <= 0.05);
+    assert!(
+        unwrapped(&s.text).contains("Given up because no combination of levels passed"),
+        "{}",
+        s.text
+    );
+    // And the written policy runs.
+    let (text, policy, manifest) = init_then_run(dir.path(), &input);
+    assert_laddered(&text, &policy, &manifest);
+    assert_eq!(policy.column("date_of_birth").unwrap().action, Action::Drop);
+}
+
+/// When every quasi-identifier had to be given up, there is no `k_anonymity` section, and a
+/// comment says why.
+#[test]
+fn init_with_no_quasi_identifier_left_writes_no_k_anonymity() {
+    let dir = tempdir();
+    let input = generated(dir.path(), 8, 1);
+    let s = minex::init::scaffold(&init_options(&input)).unwrap();
+    assert!(s.quasi_identifiers.is_empty(), "{}", s.text);
+    assert!(s.search.is_none());
+    assert!(!s.text.contains("\nk_anonymity:"), "{}", s.text);
+    assert!(!s.dropped_quasi_identifiers.is_empty(), "{}", s.text);
+    assert!(s.text.contains("No k_anonymity section"), "{}", s.text);
+    let p = minex::policy::from_str(&s.text, Path::new("p.yaml")).unwrap();
+    assert!(p.k_anonymity.is_none() && !p.has_ladders());
+}
+
+/// A Parquet register with a typed date of birth (`Date32`): the search on the sample reads
+/// the same typed batches as the run, and the run goes through.
+#[test]
+fn init_then_run_on_a_parquet_register_with_typed_dates() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    let dir = tempdir();
+    let recs = records(&generated(dir.path(), 4_000, 11));
+    let header = &recs[0];
+    let columns: Vec<ArrayRef> = (0..header.len())
+        .map(|i| -> ArrayRef {
+            let values = recs[1..].iter().map(|r| r[i].as_str());
+            if header[i] == "date_of_birth" {
+                Arc::new(Date32Array::from_iter(
+                    values.map(|v| Date::parse(v).map(Date::to_days)),
+                ))
+            } else {
+                Arc::new(StringArray::from_iter(
+                    values.map(|v| (!v.is_empty()).then_some(v)),
+                ))
+            }
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(
+        header
+            .iter()
+            .zip(&columns)
+            .map(|(h, c)| Field::new(h, c.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let input = dir.path().join("register.parquet");
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(File::create(&input).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (text, policy, manifest) = init_then_run(dir.path(), &input);
+    assert_laddered(&text, &policy, &manifest);
+    assert!(
+        policy.column("date_of_birth").unwrap().ladder.is_some(),
+        "{text}"
+    );
 }
