@@ -1,14 +1,21 @@
-//! k-anonymity: class counting (pass 1) and the gate that decides which classes are too
-//! small (pass 2 suppresses their rows), with the risk figures of the manifest.
+//! k-anonymity: class counting (pass 1), the search over the ladders and the gate that
+//! decides which classes are suppressed (pass 2), with the risk figures of the manifest.
 //!
 //! A class is a distinct combination of the quasi-identifiers' *output* values (after
-//! generalization and truncation), encoded by Arrow's row format into bytes that compare
-//! equal exactly when the values do. [`ClassCounts`] holds one count per class, so memory
-//! follows the number of classes, never the rows, and counts of partitions merge.
+//! generalization and truncation). Each quasi-identifier's distinct values are kept once,
+//! with their bytes in Arrow's row format at every level of its ladder (bytes that compare
+//! equal exactly when the values do), and a class is the tuple of its values' small ids.
+//! [`ClassCounts`] holds one count per class at the finest levels, so memory follows the
+//! number of classes, never the rows; counts of partitions merge (their ids are remapped by
+//! value). The search ([`crate::search`]) evaluates every combination of levels from these
+//! counts; the [`Gate`] keeps the chosen one's classes by level ids, so pass 2 finds a row's
+//! class with one lookup per quasi-identifier value.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
-use arrow::row::{RowConverter, SortField};
+use arrow::array::ArrayRef;
+use arrow::row::{RowConverter, Rows, SortField};
 
 use crate::error::{Error, Result};
 use crate::manifest::{KAnonymityInfo, LDiversityInfo, LatticeNode, SearchInfo, SuppressedBy};
@@ -16,20 +23,99 @@ use crate::plan::Plan;
 use crate::policy::{KAnonymity, OnViolation};
 use crate::search;
 
+/// One quasi-identifier's distinct values seen by the counting pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Values {
+    /// How many levels, from the finest, identify a value: 1 when every coarser level is a
+    /// function of the finest (a date's month, a truncation), else all of them.
+    key_levels: usize,
+    /// The value's row bytes at its first `key_levels` levels (length-prefixed when more
+    /// than one) → its id.
+    index: HashMap<Box<[u8]>, u32>,
+    /// Per id: per level of the ladder, the value's row bytes at that level.
+    pub(crate) levels: Vec<Box<[Box<[u8]>]>>,
+}
+
+impl Values {
+    /// The id of the value whose bytes at each level are `per_level`, added when new.
+    fn id(&mut self, per_level: &[&[u8]], scratch: &mut Vec<u8>) -> Result<u32> {
+        let key: &[u8] = if self.key_levels == 1 || per_level.len() == 1 {
+            per_level.first().copied().unwrap_or(&[])
+        } else {
+            scratch.clear();
+            for l in per_level {
+                scratch.extend_from_slice(&(l.len() as u64).to_le_bytes());
+                scratch.extend_from_slice(l);
+            }
+            scratch.as_slice()
+        };
+        if let Some(id) = self.index.get(key) {
+            return Ok(*id);
+        }
+        let id = u32::try_from(self.levels.len())
+            .map_err(|_| Error::internal("more than 2^32 distinct values of a quasi-identifier"))?;
+        self.index.insert(Box::from(key), id);
+        self.levels
+            .push(per_level.iter().map(|l| Box::<[u8]>::from(*l)).collect());
+        Ok(id)
+    }
+
+    /// Distinct values.
+    pub(crate) fn len(&self) -> usize {
+        self.levels.len()
+    }
+}
+
+/// A class: one id per quasi-identifier. Up to four ids are packed in one integer (no
+/// allocation, one comparison); more are boxed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ClassKey {
+    Packed(u128),
+    Wide(Box<[u32]>),
+}
+
+impl ClassKey {
+    pub(crate) fn new(ids: &[u32]) -> ClassKey {
+        if ids.len() <= 4 {
+            ClassKey::Packed(ids.iter().fold(0u128, |x, id| (x << 32) | u128::from(*id)))
+        } else {
+            ClassKey::Wide(Box::from(ids))
+        }
+    }
+
+    /// The ids of a key over `n` quasi-identifiers.
+    pub(crate) fn ids(&self, n: usize) -> Vec<u32> {
+        match self {
+            ClassKey::Packed(x) => (0..n).rev().map(|i| (x >> (32 * i)) as u32).collect(),
+            ClassKey::Wide(b) => b.to_vec(),
+        }
+    }
+}
+
+/// Class keys are our own ids, not input bytes: a fast hash is safe for them.
+pub(crate) type IdMap<V> = HashMap<ClassKey, V, search::FxBuild>;
+
+/// Per sensitive column, a class's distinct values (row bytes), at most `l` of them.
+pub(crate) type DistinctSets = Vec<Vec<Box<[u8]>>>;
+
 /// Rows per k-anonymity class, counted by [`crate::Transformer::count_classes`] (pass 1).
 /// Counts made over separate partitions of the input (threads, files, Spark tasks) are
 /// combined with [`ClassCounts::merge`]; the result does not depend on the order.
 ///
-/// With generalization ladders a class is keyed by every level of every quasi-identifier
-/// (the finest classes, from which every combination of levels is computed); with
-/// l-diversity each class also holds up to `l` distinct values of each sensitive column.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// With generalization ladders a class is counted at the finest levels, and each value
+/// carries its bytes at every level, from which every combination of levels is computed;
+/// with l-diversity each class also holds up to `l` distinct values of each sensitive
+/// column.
+#[derive(Debug, Clone, Default)]
 pub struct ClassCounts {
-    pub(crate) classes: HashMap<Box<[u8]>, u64>,
+    /// Per quasi-identifier, its distinct values.
+    pub(crate) columns: Vec<Values>,
+    /// Class (one value id per quasi-identifier) → rows.
+    pub(crate) classes: IdMap<u64>,
     pub(crate) rows_at_gate: u64,
     /// l-diversity: per class, per sensitive column, its distinct non-null values (row
     /// bytes), at most `l` of them.
-    pub(crate) distinct: HashMap<Box<[u8]>, DistinctSets>,
+    pub(crate) distinct: IdMap<DistinctSets>,
     /// The `l` the distinct sets stop at (0 without l-diversity).
     pub(crate) l: u64,
 }
@@ -37,22 +123,60 @@ pub struct ClassCounts {
 impl ClassCounts {
     /// Adds `other`'s counts to these.
     pub fn merge(&mut self, other: ClassCounts) {
-        if self.classes.is_empty() {
-            self.classes = other.classes;
-        } else {
-            for (k, c) in other.classes {
-                *self.classes.entry(k).or_insert(0) += c;
-            }
-        }
         self.rows_at_gate += other.rows_at_gate;
         self.l = self.l.max(other.l);
+        if self.classes.is_empty() && self.columns.iter().all(|c| c.len() == 0) {
+            self.columns = other.columns;
+            self.classes = other.classes;
+            self.distinct = other.distinct;
+            return;
+        }
+        if self.columns.len() < other.columns.len() {
+            self.columns
+                .resize_with(other.columns.len(), Values::default);
+        }
+        for (mine, theirs) in self.columns.iter_mut().zip(&other.columns) {
+            if mine.len() == 0 {
+                mine.key_levels = theirs.key_levels;
+            }
+        }
+        // Other's ids, as ids of these counts' values.
+        let mut scratch = Vec::new();
+        let remap: Vec<Vec<u32>> = other
+            .columns
+            .iter()
+            .zip(&mut self.columns)
+            .map(|(theirs, mine)| {
+                theirs
+                    .levels
+                    .iter()
+                    .map(|lv| {
+                        let per_level: Vec<&[u8]> = lv.iter().map(|b| &**b).collect();
+                        mine.id(&per_level, &mut scratch).unwrap_or(u32::MAX)
+                    })
+                    .collect()
+            })
+            .collect();
+        let n = remap.len();
+        let key_of = |k: &ClassKey| -> ClassKey {
+            let ids: Vec<u32> = k
+                .ids(n)
+                .iter()
+                .zip(&remap)
+                .map(|(id, r)| r.get(*id as usize).copied().unwrap_or(u32::MAX))
+                .collect();
+            ClassKey::new(&ids)
+        };
+        for (k, c) in other.classes {
+            *self.classes.entry(key_of(&k)).or_insert(0) += c;
+        }
         let cap = usize::try_from(self.l).unwrap_or(usize::MAX);
         for (k, sets) in other.distinct {
-            match self.distinct.entry(k) {
-                std::collections::hash_map::Entry::Vacant(e) => {
+            match self.distinct.entry(key_of(&k)) {
+                Entry::Vacant(e) => {
                     e.insert(sets);
                 }
-                std::collections::hash_map::Entry::Occupied(mut e) => {
+                Entry::Occupied(mut e) => {
                     for (mine, theirs) in e.get_mut().iter_mut().zip(sets) {
                         for v in theirs {
                             add_distinct(mine, v, cap);
@@ -74,30 +198,49 @@ impl ClassCounts {
     }
 
     /// The counts as bytes, to send from the workers that counted them (Spark executors, say)
-    /// to the one that decides: the class keys are the quasi-identifiers' *output* values
-    /// (already generalized), with their counts and (with l-diversity) up to `l` distinct
-    /// output values of each sensitive column, nothing else. Read back with
-    /// [`ClassCounts::from_bytes`].
+    /// to the one that decides: each quasi-identifier's distinct *output* values (already
+    /// generalized, at every level of its ladder), the classes as tuples of those values with
+    /// their counts and (with l-diversity) up to `l` distinct output values of each sensitive
+    /// column, nothing else. Read back with [`ClassCounts::from_bytes`].
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(32 + self.classes.len() * 24);
+        let mut out = Vec::with_capacity(64 + self.classes.len() * 24);
+        let u = |out: &mut Vec<u8>, n: u64| out.extend_from_slice(&n.to_le_bytes());
         let put = |out: &mut Vec<u8>, b: &[u8]| {
             out.extend_from_slice(&(b.len() as u64).to_le_bytes());
             out.extend_from_slice(b);
         };
+        let n = self.columns.len();
+        let key = |out: &mut Vec<u8>, k: &ClassKey| {
+            for id in k.ids(n) {
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+        };
         out.extend_from_slice(COUNTS_MAGIC);
-        out.extend_from_slice(&self.rows_at_gate.to_le_bytes());
-        out.extend_from_slice(&self.l.to_le_bytes());
-        out.extend_from_slice(&(self.classes.len() as u64).to_le_bytes());
-        for (k, c) in &self.classes {
-            put(&mut out, k);
-            out.extend_from_slice(&c.to_le_bytes());
+        u(&mut out, self.rows_at_gate);
+        u(&mut out, self.l);
+        u(&mut out, self.columns.len() as u64);
+        for c in &self.columns {
+            u(&mut out, c.key_levels as u64);
+            u(&mut out, c.levels.len() as u64);
+            let width = c.levels.first().map_or(0, |l| l.len());
+            u(&mut out, width as u64);
+            for v in &c.levels {
+                for b in v.iter() {
+                    put(&mut out, b);
+                }
+            }
         }
-        out.extend_from_slice(&(self.distinct.len() as u64).to_le_bytes());
+        u(&mut out, self.classes.len() as u64);
+        for (k, c) in &self.classes {
+            key(&mut out, k);
+            u(&mut out, *c);
+        }
+        u(&mut out, self.distinct.len() as u64);
         for (k, sets) in &self.distinct {
-            put(&mut out, k);
-            out.extend_from_slice(&(sets.len() as u64).to_le_bytes());
+            key(&mut out, k);
+            u(&mut out, sets.len() as u64);
             for set in sets {
-                out.extend_from_slice(&(set.len() as u64).to_le_bytes());
+                u(&mut out, set.len() as u64);
                 for v in set {
                     put(&mut out, v);
                 }
@@ -125,46 +268,94 @@ impl ClassCounts {
             *rest = tail;
             Ok(u64::from_le_bytes(*head))
         };
+        let n_at = |rest: &mut &[u8]| -> Result<usize> {
+            usize::try_from(u64_at(rest)?).map_err(|_| bad())
+        };
         let bytes_at = |rest: &mut &[u8]| -> Result<Box<[u8]>> {
-            let len = usize::try_from(u64_at(rest)?).map_err(|_| bad())?;
+            let len = n_at(rest)?;
             if rest.len() < len {
                 return Err(bad());
             }
-            let (key, tail) = rest.split_at(len);
+            let (b, tail) = rest.split_at(len);
             *rest = tail;
-            Ok(Box::from(key))
+            Ok(Box::from(b))
         };
         // Never trust a claimed length for an allocation: at most what the bytes can hold.
-        let cap = |n: u64, rest: &[u8]| usize::try_from(n).unwrap_or(0).min(rest.len() / 8);
+        let cap = |n: usize, rest: &[u8]| n.min(rest.len() / 4);
         let rows_at_gate = u64_at(&mut rest)?;
         let l = u64_at(&mut rest)?;
-        let n = u64_at(&mut rest)?;
-        let mut classes = HashMap::with_capacity(cap(n, rest));
-        for _ in 0..n {
-            let key = bytes_at(&mut rest)?;
-            let count = u64_at(&mut rest)?;
-            classes.insert(key, count);
+        let n_columns = n_at(&mut rest)?;
+        if n_columns > 1 << 16 {
+            return Err(bad());
         }
-        let n = u64_at(&mut rest)?;
-        let mut distinct = HashMap::with_capacity(cap(n, rest));
+        let mut columns = Vec::with_capacity(n_columns);
+        let mut scratch = Vec::new();
+        for _ in 0..n_columns {
+            let key_levels = n_at(&mut rest)?;
+            let n = n_at(&mut rest)?;
+            let width = n_at(&mut rest)?;
+            if width > 1 << 16 {
+                return Err(bad());
+            }
+            let mut values = Values {
+                key_levels,
+                ..Values::default()
+            };
+            for _ in 0..n {
+                let per_level = (0..width)
+                    .map(|_| bytes_at(&mut rest))
+                    .collect::<Result<Vec<_>>>()?;
+                let refs: Vec<&[u8]> = per_level.iter().map(|b| &**b).collect();
+                let id = values.id(&refs, &mut scratch)?;
+                if id as usize + 1 != values.len() {
+                    return Err(bad()); // a value twice
+                }
+            }
+            columns.push(values);
+        }
+        let key_at = |rest: &mut &[u8]| -> Result<ClassKey> {
+            let ids = (0..n_columns)
+                .map(|q| {
+                    let (head, tail) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
+                    *rest = tail;
+                    let id = u32::from_le_bytes(*head);
+                    if (id as usize) < columns[q].len() {
+                        Ok(id)
+                    } else {
+                        Err(bad())
+                    }
+                })
+                .collect::<Result<Vec<u32>>>()?;
+            Ok(ClassKey::new(&ids))
+        };
+        let n = n_at(&mut rest)?;
+        let mut classes = IdMap::with_capacity_and_hasher(cap(n, rest), Default::default());
         for _ in 0..n {
-            let key = bytes_at(&mut rest)?;
-            let columns = u64_at(&mut rest)?;
-            let mut sets = Vec::with_capacity(cap(columns, rest));
-            for _ in 0..columns {
-                let values = u64_at(&mut rest)?;
-                let mut set = Vec::with_capacity(cap(values, rest));
-                for _ in 0..values {
+            let k = key_at(&mut rest)?;
+            let c = u64_at(&mut rest)?;
+            classes.insert(k, c);
+        }
+        let n = n_at(&mut rest)?;
+        let mut distinct = IdMap::with_capacity_and_hasher(cap(n, rest), Default::default());
+        for _ in 0..n {
+            let k = key_at(&mut rest)?;
+            let n_sets = n_at(&mut rest)?;
+            let mut sets = Vec::with_capacity(cap(n_sets, rest));
+            for _ in 0..n_sets {
+                let n_values = n_at(&mut rest)?;
+                let mut set = Vec::with_capacity(cap(n_values, rest));
+                for _ in 0..n_values {
                     set.push(bytes_at(&mut rest)?);
                 }
                 sets.push(set);
             }
-            distinct.insert(key, sets);
+            distinct.insert(k, sets);
         }
         if !rest.is_empty() {
             return Err(bad());
         }
         Ok(ClassCounts {
+            columns,
             classes,
             rows_at_gate,
             distinct,
@@ -172,35 +363,111 @@ impl ClassCounts {
         })
     }
 
-    /// Adds one batch's rows: their class keys and, with l-diversity, per sensitive column
-    /// each row's value (row bytes; `None` for null).
+    /// Adds one batch's rows: per quasi-identifier, per level of its ladder, the row bytes
+    /// of each row's value; with l-diversity, per sensitive column, each row's value (row
+    /// bytes; `None` for null).
     pub(crate) fn add(
         &mut self,
-        keys: Vec<Box<[u8]>>,
+        rows: usize,
+        levels: &[Vec<Rows>],
+        key_levels: &[usize],
         sensitive: &[Vec<Option<Box<[u8]>>>],
         l: u64,
-    ) {
-        self.rows_at_gate += keys.len() as u64;
-        if sensitive.is_empty() {
-            for k in keys {
-                *self.classes.entry(k).or_insert(0) += 1;
-            }
-            return;
+    ) -> Result<()> {
+        self.rows_at_gate += rows as u64;
+        if self.columns.len() < levels.len() {
+            self.columns.resize_with(levels.len(), Values::default);
+        }
+        for (c, k) in self.columns.iter_mut().zip(key_levels) {
+            c.key_levels = *k;
         }
         self.l = self.l.max(l);
         let cap = usize::try_from(self.l).unwrap_or(usize::MAX);
-        for (i, k) in keys.into_iter().enumerate() {
-            let sets = self
-                .distinct
-                .entry(k.clone())
-                .or_insert_with(|| vec![Vec::new(); sensitive.len()]);
-            for (set, column) in sets.iter_mut().zip(sensitive) {
-                if let Some(v) = &column[i] {
-                    add_distinct(set, v.clone(), cap);
+        let mut scratch = Vec::new();
+        let mut key = vec![0u32; levels.len()];
+        let mut per_level: Vec<&[u8]> = Vec::new();
+        for i in 0..rows {
+            for (q, column) in levels.iter().enumerate() {
+                let values = &mut self.columns[q];
+                // A value identified by its finest level is looked up by it alone.
+                if values.key_levels == 1
+                    && let Some(finest) = column.first()
+                    && let Some(id) = values.index.get(finest.row(i).data())
+                {
+                    key[q] = *id;
+                    continue;
+                }
+                per_level.clear();
+                per_level.extend(column.iter().map(|r| r.row(i).data()));
+                key[q] = values.id(&per_level, &mut scratch)?;
+            }
+            let class = ClassKey::new(&key);
+            if !sensitive.is_empty() {
+                let sets = self
+                    .distinct
+                    .entry(class.clone())
+                    .or_insert_with(|| vec![Vec::new(); sensitive.len()]);
+                for (set, column) in sets.iter_mut().zip(sensitive) {
+                    if let Some(v) = &column[i] {
+                        add_distinct(set, v.clone(), cap);
+                    }
                 }
             }
-            *self.classes.entry(k).or_insert(0) += 1;
+            *self.classes.entry(class).or_insert(0) += 1;
         }
+        Ok(())
+    }
+}
+
+/// Counts are equal when they hold the same classes (by their values, whatever the ids of
+/// the partitions that counted them) with the same rows and distinct values.
+impl PartialEq for ClassCounts {
+    fn eq(&self, other: &ClassCounts) -> bool {
+        self.rows_at_gate == other.rows_at_gate
+            && self.l == other.l
+            && self.canonical() == other.canonical()
+    }
+}
+
+impl Eq for ClassCounts {}
+
+/// A class by its values' bytes: per quasi-identifier, its bytes at every level.
+type ValueKey<'a> = Vec<&'a [Box<[u8]>]>;
+
+impl ClassCounts {
+    /// The classes and distinct sets keyed by value bytes (ids dropped), sets sorted.
+    #[allow(clippy::type_complexity)]
+    fn canonical(
+        &self,
+    ) -> (
+        BTreeMap<ValueKey<'_>, u64>,
+        BTreeMap<ValueKey<'_>, DistinctSets>,
+    ) {
+        let n = self.columns.len();
+        let by_value = |k: &ClassKey| -> ValueKey<'_> {
+            k.ids(n)
+                .iter()
+                .zip(&self.columns)
+                .map(|(id, c)| c.levels.get(*id as usize).map_or(&[][..], |l| &l[..]))
+                .collect()
+        };
+        let classes = self
+            .classes
+            .iter()
+            .map(|(k, c)| (by_value(k), *c))
+            .collect();
+        let distinct = self
+            .distinct
+            .iter()
+            .map(|(k, sets)| {
+                let mut sets = sets.clone();
+                for s in &mut sets {
+                    s.sort();
+                }
+                (by_value(k), sets)
+            })
+            .collect();
+        (classes, distinct)
     }
 }
 
@@ -211,23 +478,25 @@ fn add_distinct(set: &mut Vec<Box<[u8]>>, v: Box<[u8]>, cap: usize) {
     }
 }
 
-/// Per sensitive column, a class's distinct values (row bytes), at most `l` of them.
-pub(crate) type DistinctSets = Vec<Vec<Box<[u8]>>>;
+const COUNTS_MAGIC: &[u8; 8] = b"MXCLASS3";
 
-const COUNTS_MAGIC: &[u8; 8] = b"MXCLASS2";
+/// One class at the chosen levels: its rows and, with l-diversity, the fewest distinct
+/// values of a sensitive column in it (counted up to l).
+#[derive(Debug, Clone, Copy)]
+struct Class {
+    rows: u64,
+    distinct: Option<u64>,
+}
 
 /// The decision of pass 1: the levels written (chosen by the search when the policy gives
 /// ladders), which classes are suppressed, and the risk figures.
 #[derive(Debug, Clone)]
 pub struct Gate {
     spec: KAnonymity,
-    /// Class (row bytes of the quasi-identifiers at `levels`) → rows.
-    classes: HashMap<Box<[u8]>, u64>,
-    /// Classes that meet k but fail l-diversity.
-    failing_l: HashSet<Box<[u8]>>,
-    /// Per class: the fewest distinct values of a sensitive column (up to l); with
-    /// l-diversity only.
-    distinct: HashMap<Box<[u8]>, u64>,
+    /// Per quasi-identifier: its values' row bytes at the chosen level → level id.
+    lookup: Vec<HashMap<Box<[u8]>, u32>>,
+    /// Class (one level id per quasi-identifier) → its rows and distinct values.
+    classes: IdMap<Class>,
     rows_at_gate: u64,
     suppressed_k: u64,
     suppressed_l: u64,
@@ -255,153 +524,62 @@ impl Gate {
     /// keys were made by a transformer of a plan of this policy).
     ///
     /// # Errors
-    /// `Internal` when the policy has no `k_anonymity`.
+    /// `Internal` when the policy has no `k_anonymity`, or the counts do not fit it.
     pub fn for_policy(policy: &crate::policy::Policy, counts: ClassCounts) -> Result<Gate> {
         let spec = policy
             .k_anonymity
             .clone()
             .ok_or_else(|| Error::internal("a k-anonymity gate for a policy without one"))?;
-        if !policy.has_ladders() && spec.l.is_none() {
-            return Ok(Gate::direct(spec, counts));
+        let lens: Vec<usize> = policy.ladders().iter().map(|(_, l)| l.len()).collect();
+        let mut counts = counts;
+        if counts.rows_at_gate == 0 && counts.columns.is_empty() {
+            counts.columns = vec![Values::default(); lens.len()];
         }
-        Gate::searched(policy, spec, counts)
-    }
-
-    /// One level per quasi-identifier and no l-diversity: the counts are the classes.
-    fn direct(spec: KAnonymity, counts: ClassCounts) -> Gate {
-        let (mut rows_below, mut classes_below) = (0, 0);
-        for c in counts.classes.values() {
-            if *c < spec.k {
-                rows_below += c;
-                classes_below += 1;
-            }
+        if counts.columns.len() != lens.len()
+            || counts
+                .columns
+                .iter()
+                .zip(&lens)
+                .any(|(c, n)| c.levels.first().is_some_and(|v| v.len() != *n))
+        {
+            return Err(Error::internal(
+                "class counts made for another policy's quasi-identifiers",
+            ));
         }
-        let levels = vec![0; spec.quasi_identifiers.len()];
-        let found = rows_below <= budget(&spec, counts.rows_at_gate);
-        Gate {
-            spec,
-            classes: counts.classes,
-            failing_l: HashSet::new(),
-            distinct: HashMap::new(),
-            rows_at_gate: counts.rows_at_gate,
-            suppressed_k: rows_below,
-            suppressed_l: 0,
-            classes_below,
-            levels,
-            search: None,
-            found,
-        }
-    }
-
-    /// The search over the lattice, and the gate at the node it chose.
-    fn searched(
-        policy: &crate::policy::Policy,
-        spec: KAnonymity,
-        counts: ClassCounts,
-    ) -> Result<Gate> {
-        let types = crate::plan::ladder_types(policy)?;
         let rows_at_gate = counts.rows_at_gate;
         let budget = budget(&spec, rows_at_gate);
-        let keys: Vec<&[u8]> = counts.classes.keys().map(|k| &**k).collect();
-        let sizes: Vec<u64> = counts.classes.values().copied().collect();
         let l = spec.l.unwrap_or(0);
-        let no_sets: DistinctSets = vec![Vec::new(); spec.sensitive.len()];
-        let sets: Vec<&[Vec<Box<[u8]>>]> = if spec.l.is_some() {
-            keys.iter()
-                .map(|k| counts.distinct.get(*k).map_or(&no_sets[..], |s| &s[..]))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let base = search::Base::decode(
-            &keys,
-            sizes,
-            &types,
-            spec.l.is_some().then_some((&sets[..], l)),
-        )?;
-        let lattice = search::Lattice::new(types.iter().map(Vec::len).collect());
+        let base = search::Base::new(&counts, &lens, spec.l)?;
+        let lattice = search::Lattice::new(lens.clone());
         let out = search::search(&base, lattice, spec.k, budget);
 
-        // The gate at the chosen node: its classes by the row bytes pass 2 will make.
-        let fields = base.fields(&out.chosen);
-        let sort: Vec<SortField> = fields
-            .iter()
-            .map(|f| SortField::new(base.arrays[*f].data_type().clone()))
-            .collect();
-        let arrays: Vec<_> = fields.iter().map(|f| base.arrays[*f].clone()).collect();
-        let conv =
-            RowConverter::new(sort).map_err(|e| Error::internal(format!("row converter: {e}")))?;
-        let rows = conv
-            .convert_columns(&arrays)
-            .map_err(|e| Error::internal(format!("row converter: {e}")))?;
+        // The gate at the chosen node: each value's bytes at its chosen level → level id, and
+        // the classes by level ids (pass 2 finds a row's class from its values' bytes).
+        let lookup = base.lookup(&counts, &out.chosen);
         let e = &out.eval;
-        let mut classes = HashMap::with_capacity(e.counts.len());
-        let mut failing_l = HashSet::new();
-        let mut distinct = HashMap::new();
+        let mut classes = IdMap::with_capacity_and_hasher(e.counts.len(), Default::default());
         let mut seen = vec![false; e.counts.len()];
-        for (i, row) in rows.iter().enumerate() {
-            let c = e.class_of[i] as usize;
+        for (b, &c) in e.class_of.iter().enumerate() {
+            let c = c as usize;
             if std::mem::replace(&mut seen[c], true) {
                 continue;
             }
-            let key: Box<[u8]> = Box::from(row.as_ref());
-            if let Some(d) = e.distinct.get(c) {
-                distinct.insert(key.clone(), *d);
-                if e.counts[c] >= spec.k && *d < l {
-                    failing_l.insert(key.clone());
-                }
-            }
-            classes.insert(key, e.counts[c]);
+            classes.insert(
+                base.key_at(b, &out.chosen),
+                Class {
+                    rows: e.counts[c],
+                    distinct: e.distinct.get(c).copied(),
+                },
+            );
         }
         let classes_below = e.counts.iter().filter(|c| **c < spec.k).count() as u64;
-        let search = policy.has_ladders().then(|| {
-            let ladders = policy.ladders();
-            let lattice_nodes = if out.states.len() <= 1000 {
-                out.states
-                    .iter()
-                    .enumerate()
-                    .map(|(i, st)| LatticeNode {
-                        levels: out.lattice.levels(i),
-                        height: out.lattice.height(i),
-                        passes: match st {
-                            search::NodeState::Unknown => None,
-                            search::NodeState::Pass(_) => Some(true),
-                            search::NodeState::Fail(_) => Some(false),
-                        },
-                        suppressed: match st {
-                            search::NodeState::Pass(s) => *s,
-                            search::NodeState::Fail(s) => Some(*s),
-                            search::NodeState::Unknown => None,
-                        },
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            SearchInfo {
-                chosen: ladders
-                    .iter()
-                    .zip(&out.chosen)
-                    .map(|((q, l), lv)| (q.clone(), l[*lv].clone()))
-                    .collect(),
-                ladders: ladders.into_iter().collect(),
-                levels: out.chosen.clone(),
-                height: out.chosen.iter().sum(),
-                budget,
-                nodes: out.states.len() as u64,
-                nodes_passing: out
-                    .states
-                    .iter()
-                    .filter(|s| matches!(s, search::NodeState::Pass(_)))
-                    .count() as u64,
-                nodes_evaluated: out.evaluated,
-                lattice: lattice_nodes,
-            }
-        });
+        let search = policy
+            .has_ladders()
+            .then(|| search_info(policy, &out, budget));
+        let _ = l;
         Ok(Gate {
+            lookup,
             classes,
-            failing_l,
-            distinct,
             rows_at_gate,
             suppressed_k: e.suppressed_k,
             suppressed_l: e.suppressed_l,
@@ -449,7 +627,7 @@ impl Gate {
                 "k-anonymity with k = {}: {} rows in {} classes are below k or l{} over ({}){l_part}; `on_violation: fail`, so nothing was written",
                 k.k,
                 rows,
-                self.classes_below + self.failing_l.len() as u64,
+                self.classes_below + self.classes_failing_l(),
                 node.as_ref()
                     .map(|n| format!(" even at the best combination of levels, {n},"))
                     .unwrap_or_default(),
@@ -475,13 +653,59 @@ impl Gate {
         Ok(())
     }
 
-    /// Whether rows of the class `key` are suppressed (a class pass 1 never saw is).
-    pub fn suppress(&self, key: &[u8]) -> bool {
-        match self.classes.get(key) {
-            None => true,
-            Some(c) if *c < self.spec.k => true,
-            Some(_) => !self.failing_l.is_empty() && self.failing_l.contains(key),
+    /// Classes that meet k but fail l-diversity.
+    fn classes_failing_l(&self) -> u64 {
+        self.classes
+            .values()
+            .filter(|c| c.rows >= self.spec.k && self.fails_l(c))
+            .count() as u64
+    }
+
+    fn fails_l(&self, c: &Class) -> bool {
+        matches!((c.distinct, self.spec.l), (Some(d), Some(l)) if d < l)
+    }
+
+    /// Pass 2: per row, whether it is suppressed, from the quasi-identifiers' output columns
+    /// at the chosen levels (in `quasi_identifiers` order). A row whose class pass 1 never saw
+    /// is suppressed.
+    ///
+    /// # Errors
+    /// `Internal` when the columns do not fit the gate.
+    pub(crate) fn suppressed_rows(&self, columns: &[ArrayRef]) -> Result<Vec<bool>> {
+        if columns.len() != self.lookup.len() {
+            return Err(Error::internal("one column per quasi-identifier"));
         }
+        let rows = columns.first().map_or(0, |c| c.len());
+        let encoded = columns
+            .iter()
+            .map(|a| {
+                RowConverter::new(vec![SortField::new(a.data_type().clone())])
+                    .and_then(|c| c.convert_columns(std::slice::from_ref(a)))
+                    .map_err(|e| Error::internal(format!("row converter: {e}")))
+            })
+            .collect::<Result<Vec<Rows>>>()?;
+        let mut key = vec![0u32; columns.len()];
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let mut known = true;
+            for (q, r) in encoded.iter().enumerate() {
+                match self.lookup[q].get(r.row(i).data()) {
+                    Some(id) => key[q] = *id,
+                    None => {
+                        known = false;
+                        break;
+                    }
+                }
+            }
+            out.push(
+                !known
+                    || self
+                        .classes
+                        .get(&ClassKey::new(&key))
+                        .is_none_or(|c| c.rows < self.spec.k || self.fails_l(c)),
+            );
+        }
+        Ok(out)
     }
 
     /// The level written for each quasi-identifier, in `quasi_identifiers` order (0 = the
@@ -533,26 +757,25 @@ impl Gate {
     /// The manifest's `k_anonymity` section, for `rows_out` rows written.
     pub fn info(&self, rows_out: u64) -> KAnonymityInfo {
         let k = self.spec.k;
-        let kept: Vec<(&Box<[u8]>, u64)> = self
+        let kept: Vec<&Class> = self
             .classes
-            .iter()
-            .filter(|(key, c)| **c >= k && !self.failing_l.contains(*key))
-            .map(|(key, c)| (key, *c))
+            .values()
+            .filter(|c| c.rows >= k && !self.fails_l(c))
             .collect();
-        let smallest = kept.iter().map(|(_, c)| *c).min().unwrap_or(0);
+        let smallest = kept.iter().map(|c| c.rows).min().unwrap_or(0);
         let mut histogram = BTreeMap::new();
-        for (_, c) in &kept {
-            *histogram.entry(size_bucket(*c, k)).or_insert(0) += 1;
+        for c in &kept {
+            *histogram.entry(size_bucket(c.rows, k)).or_insert(0) += 1;
         }
         let l_diversity = self.spec.l.map(|l| LDiversityInfo {
             sensitive: self.spec.sensitive.clone(),
             l,
-            smallest_distinct: kept
-                .iter()
-                .filter_map(|(key, _)| self.distinct.get(*key).copied())
-                .min()
-                .unwrap_or(0),
-            classes_below_l: self.distinct.values().filter(|d| **d < l).count() as u64,
+            smallest_distinct: kept.iter().filter_map(|c| c.distinct).min().unwrap_or(0),
+            classes_below_l: self
+                .classes
+                .values()
+                .filter(|c| c.distinct.is_some_and(|d| d < l))
+                .count() as u64,
         });
         KAnonymityInfo {
             quasi_identifiers: self.spec.quasi_identifiers.clone(),
@@ -576,6 +799,52 @@ impl Gate {
             search: self.search.clone(),
             l_diversity,
         }
+    }
+}
+
+/// The manifest's `search` object.
+fn search_info(policy: &crate::policy::Policy, out: &search::Outcome, budget: u64) -> SearchInfo {
+    let ladders = policy.ladders();
+    let lattice = if out.states.len() <= 1000 {
+        out.states
+            .iter()
+            .enumerate()
+            .map(|(i, st)| LatticeNode {
+                levels: out.lattice.levels(i),
+                height: out.lattice.height(i),
+                passes: match st {
+                    search::NodeState::Unknown => None,
+                    search::NodeState::Pass(_) => Some(true),
+                    search::NodeState::Fail(_) => Some(false),
+                },
+                suppressed: match st {
+                    search::NodeState::Pass(s) => *s,
+                    search::NodeState::Fail(s) => Some(*s),
+                    search::NodeState::Unknown => None,
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    SearchInfo {
+        chosen: ladders
+            .iter()
+            .zip(&out.chosen)
+            .map(|((q, l), lv)| (q.clone(), l[*lv].clone()))
+            .collect(),
+        ladders: ladders.into_iter().collect(),
+        levels: out.chosen.clone(),
+        height: out.chosen.iter().sum(),
+        budget,
+        nodes: out.states.len() as u64,
+        nodes_passing: out
+            .states
+            .iter()
+            .filter(|s| matches!(s, search::NodeState::Pass(_)))
+            .count() as u64,
+        nodes_evaluated: out.evaluated,
+        lattice,
     }
 }
 

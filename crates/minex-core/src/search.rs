@@ -1,11 +1,11 @@
 //! The search over generalization ladders: the least combination of levels (a node of the
 //! lattice) whose suppression stays within the budget.
 //!
-//! The counting pass keys each class by every level of every quasi-identifier's ladder, so
-//! one count at the finest levels holds every node: a node's classes are the base classes
-//! grouped by the node's levels. Here the base classes are decoded once into a small id per
-//! (quasi-identifier, level) value, and a node is evaluated by grouping ids in memory, never
-//! by reading the data again.
+//! The counting pass keeps each quasi-identifier's distinct values with their bytes at every
+//! level of its ladder, and counts the classes at the finest levels, so one count holds
+//! every node: a node's classes are the base classes grouped by the node's levels. Here each
+//! value gets a small id per level (values equal at that level share it), and a node is
+//! evaluated by grouping the base classes' ids in memory, never by reading the data again.
 //!
 //! The choice rule: among the nodes whose suppression is at most the budget, the smallest
 //! total height (sum of level indices); ties go to the fewest suppressed rows, then to the
@@ -17,11 +17,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::DataType;
-use arrow::row::{RowConverter, SortField};
-
 use crate::error::{Error, Result};
+use crate::gate::{ClassCounts, ClassKey};
 
 /// Lattices up to this size are evaluated node by node for the evidence; larger ones use
 /// monotonicity to infer which nodes above the chosen one pass.
@@ -127,93 +124,130 @@ impl Eval {
     }
 }
 
-/// One sensitive column's distinct values in a class (row bytes).
-pub(crate) type SensitiveValues = Vec<Box<[u8]>>;
-
-/// The base classes (the counting pass's classes), decoded into ids.
+/// The base classes (the counting pass's classes), as ids per (quasi-identifier, level).
 pub(crate) struct Base {
     counts: Vec<u64>,
-    /// Per field (quasi-identifier × level, flattened): the id of each base class's value.
+    /// Per field (quasi-identifier × level, flattened): the id of each base class's value at
+    /// that level.
     ids: Vec<Vec<u32>>,
-    /// Per field: distinct values.
+    /// Per field: distinct values at that level.
     cards: Vec<u64>,
     /// Per quasi-identifier: its level 0 field.
     offsets: Vec<usize>,
-    /// Per field: the decoded values, one per base class.
-    pub arrays: Vec<ArrayRef>,
+    /// Per field: the level id of each of the quasi-identifier's values.
+    value_level: Vec<Vec<u32>>,
     /// Per sensitive column: per base class, the ids of its distinct values (at most `l`).
     sensitive: Vec<Vec<Vec<u32>>>,
     l: u64,
 }
 
 impl Base {
-    /// Decodes class keys made over `types` (per quasi-identifier, one type per level).
-    /// `distinct`, with l-diversity: per base class (in `keys` order), per sensitive column,
-    /// its distinct values' bytes.
-    pub(crate) fn decode(
-        keys: &[&[u8]],
-        counts: Vec<u64>,
-        types: &[Vec<DataType>],
-        distinct: Option<(&[&[SensitiveValues]], u64)>,
-    ) -> Result<Base> {
-        let err = |e: arrow::error::ArrowError| Error::internal(format!("class keys: {e}"));
-        let mut offsets = Vec::with_capacity(types.len());
-        let mut fields = Vec::new();
-        for t in types {
-            offsets.push(fields.len());
-            fields.extend(t.iter().map(|t| SortField::new(t.clone())));
+    /// The base classes of `counts`, whose quasi-identifiers have `lens` levels each; with
+    /// l-diversity, `l`.
+    pub(crate) fn new(counts: &ClassCounts, lens: &[usize], l: Option<u64>) -> Result<Base> {
+        let mut offsets = Vec::with_capacity(lens.len());
+        let mut value_level: Vec<Vec<u32>> = Vec::new();
+        let mut cards = Vec::new();
+        for (column, &len) in counts.columns.iter().zip(lens) {
+            offsets.push(value_level.len());
+            for level in 0..len {
+                let mut dict: HashMap<&[u8], u32> = HashMap::new();
+                let ids = column
+                    .levels
+                    .iter()
+                    .map(|v| {
+                        let n = dict.len() as u32;
+                        v.get(level)
+                            .map_or(u32::MAX, |b| *dict.entry(&**b).or_insert(n))
+                    })
+                    .collect::<Vec<u32>>();
+                if ids.contains(&u32::MAX) {
+                    return Err(Error::internal("a value without every level of its ladder"));
+                }
+                cards.push(dict.len() as u64);
+                value_level.push(ids);
+            }
         }
-        let conv = RowConverter::new(fields).map_err(err)?;
-        let arrays = if keys.is_empty() {
-            types
-                .iter()
-                .flatten()
-                .map(|t| arrow::array::new_empty_array(t))
-                .collect()
-        } else {
-            let parser = conv.parser();
-            conv.convert_rows(keys.iter().map(|k| parser.parse(k)))
-                .map_err(err)?
-        };
-        let mut ids = Vec::with_capacity(arrays.len());
-        let mut cards = Vec::with_capacity(arrays.len());
-        for a in &arrays {
-            let (i, c) = ids_of(a)?;
-            ids.push(i);
-            cards.push(c);
-        }
-        let (sensitive, l) = match distinct {
-            None => (Vec::new(), u64::MAX),
-            Some((per_class, l)) => {
-                let columns = per_class.first().map_or(0, |c| c.len());
-                let mut out = vec![Vec::with_capacity(per_class.len()); columns];
-                let mut dicts: Vec<HashMap<&[u8], u32, FxBuild>> =
-                    vec![HashMap::default(); columns];
-                for class in per_class {
-                    for (s, values) in class.iter().enumerate() {
-                        let d = &mut dicts[s];
-                        let v = values
+        let n = counts.classes.len();
+        let mut sizes = Vec::with_capacity(n);
+        let mut ids: Vec<Vec<u32>> = vec![Vec::with_capacity(n); value_level.len()];
+        let columns = counts.distinct.values().next().map_or(0, Vec::len);
+        let mut sensitive: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(n); columns];
+        let mut dicts: Vec<HashMap<&[u8], u32>> = vec![HashMap::new(); columns];
+        let width = counts.columns.len();
+        for (key, size) in &counts.classes {
+            sizes.push(*size);
+            for (q, &value) in key.ids(width).iter().enumerate() {
+                for level in 0..lens[q] {
+                    let f = offsets[q] + level;
+                    let id = value_level[f]
+                        .get(value as usize)
+                        .copied()
+                        .ok_or_else(|| Error::internal("a class of an unknown value"))?;
+                    ids[f].push(id);
+                }
+            }
+            if l.is_some() {
+                let sets = counts.distinct.get(key);
+                for (s, d) in dicts.iter_mut().enumerate() {
+                    let values = sets.and_then(|x| x.get(s)).map_or(&[][..], |v| &v[..]);
+                    sensitive[s].push(
+                        values
                             .iter()
                             .map(|v| {
                                 let n = d.len() as u32;
-                                *d.entry(v).or_insert(n)
+                                *d.entry(&**v).or_insert(n)
                             })
-                            .collect();
-                        out[s].push(v);
-                    }
+                            .collect(),
+                    );
                 }
-                (out, l)
             }
+        }
+        let sensitive = if l.is_some() && columns == 0 {
+            // l-diversity asked, but nothing counted: every class is empty of values.
+            Vec::new()
+        } else {
+            sensitive
         };
         Ok(Base {
-            counts,
+            counts: sizes,
             ids,
             cards,
             offsets,
-            arrays,
+            value_level,
             sensitive,
-            l,
+            l: l.unwrap_or(u64::MAX),
         })
+    }
+
+    /// Per quasi-identifier: its values' row bytes at the level of `node` → level id (the
+    /// gate's lookup for pass 2).
+    pub(crate) fn lookup(
+        &self,
+        counts: &ClassCounts,
+        node: &[usize],
+    ) -> Vec<HashMap<Box<[u8]>, u32>> {
+        counts
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(q, column)| {
+                let f = self.offsets[q] + node[q];
+                let mut map = HashMap::with_capacity(self.cards[f] as usize);
+                for (v, levels) in column.levels.iter().enumerate() {
+                    if let Some(b) = levels.get(node[q]) {
+                        map.entry(b.clone()).or_insert(self.value_level[f][v]);
+                    }
+                }
+                map
+            })
+            .collect()
+    }
+
+    /// Base class `b`'s level ids at `node`: its class's key in the gate.
+    pub(crate) fn key_at(&self, b: usize, node: &[usize]) -> ClassKey {
+        let ids: Vec<u32> = self.fields(node).iter().map(|f| self.ids[*f][b]).collect();
+        ClassKey::new(&ids)
     }
 
     /// The flat field of each quasi-identifier at `node`.
@@ -313,24 +347,6 @@ impl Base {
             suppressed_l,
         }
     }
-}
-
-/// Ids for the distinct values of one decoded field (nulls share one id).
-fn ids_of(a: &ArrayRef) -> Result<(Vec<u32>, u64)> {
-    let conv = RowConverter::new(vec![SortField::new(a.data_type().clone())])
-        .map_err(|e| Error::internal(format!("class values: {e}")))?;
-    let rows = conv
-        .convert_columns(std::slice::from_ref(a))
-        .map_err(|e| Error::internal(format!("class values: {e}")))?;
-    let mut dict: HashMap<&[u8], u32, FxBuild> = HashMap::default();
-    let ids = rows
-        .iter()
-        .map(|r| {
-            let n = dict.len() as u32;
-            *dict.entry(r.data()).or_insert(n)
-        })
-        .collect();
-    Ok((ids, dict.len() as u64))
 }
 
 /// What the search found about one node.

@@ -23,7 +23,7 @@ use arrow::array::{
 };
 use arrow::compute::{cast, filter, take};
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::row::{RowConverter, SortField};
+use arrow::row::{RowConverter, Rows, SortField};
 
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::gate::{ClassCounts, Gate};
@@ -163,12 +163,12 @@ pub struct Transformer {
     text_needed: Vec<bool>,
     /// Index into `plan.outputs` of each quasi-identifier.
     qi: Vec<usize>,
-    qi_fields: Vec<SortField>,
     /// Per quasi-identifier, a kernel per level of its ladder (one without a ladder): the
     /// counting pass computes every level, so one count serves every node of the lattice.
     ladder_kernels: Arc<[Vec<Kernel>]>,
-    /// The class key layout of the counting pass: every level of every quasi-identifier.
-    count_fields: Vec<SortField>,
+    /// Per quasi-identifier: how many levels, from the finest, identify a value (1 when
+    /// every coarser level is a function of the finest).
+    key_levels: Vec<usize>,
     /// Index into `plan.outputs` of each sensitive column (l-diversity), with its field.
     sensitive: Vec<(usize, SortField)>,
     /// The level written for each quasi-identifier (0 = finest; see
@@ -356,28 +356,32 @@ impl Transformer {
             };
             kernels.push(k);
         }
-        let (qi, qi_fields) = match &plan.policy.k_anonymity {
-            Some(k) => {
-                let mut idx = Vec::new();
-                let mut fields = Vec::new();
-                for q in &k.quasi_identifiers {
-                    let i = output_index(plan, q)?;
-                    idx.push(i);
-                    fields.push(SortField::new(plan.outputs[i].data_type.clone()));
-                }
-                (idx, fields)
-            }
-            None => (Vec::new(), Vec::new()),
+        let qi = match &plan.policy.k_anonymity {
+            Some(k) => k
+                .quasi_identifiers
+                .iter()
+                .map(|q| output_index(plan, q))
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
         };
-        let types = crate::plan::ladder_types(&plan.policy)?;
         let mut ladder_kernels = Vec::with_capacity(qi.len());
         for &oi in &qi {
             ladder_kernels.push(ladder_kernels_of(plan, oi, &kernels[oi])?);
         }
-        let count_fields = types
+        // A date's month determines its year and decade, a truncation every shorter one; a
+        // birth date read from an identity number may lack its month or day while its year is
+        // known, so a ladder over one (or a derivation) is identified by all its levels.
+        let key_levels = ladder_kernels
             .iter()
-            .flatten()
-            .map(|t| SortField::new(t.clone()))
+            .map(|levels| {
+                let determined = levels.iter().all(|k| {
+                    matches!(
+                        k,
+                        Kernel::Truncate(_) | Kernel::Generalize(ValueType::Date, _)
+                    )
+                });
+                if determined { 1 } else { levels.len() }
+            })
             .collect();
         let sensitive = match &plan.policy.k_anonymity {
             Some(k) => k
@@ -407,9 +411,8 @@ impl Transformer {
             text_needed,
             levels: vec![0; qi.len()],
             qi,
-            qi_fields,
             ladder_kernels: ladder_kernels.into(),
-            count_fields,
+            key_levels,
             sensitive,
             key_ids,
         })
@@ -436,20 +439,14 @@ impl Transformer {
                 .cloned()
                 .ok_or_else(|| Error::internal("no such level"))?;
         }
-        let qi_fields = self
-            .qi
-            .iter()
-            .map(|oi| SortField::new(plan.outputs[*oi].data_type.clone()))
-            .collect();
         Ok(Transformer {
             schema: plan.output_schema(),
             plan: Arc::new(plan),
             kernels: kernels.into(),
             text_needed: self.text_needed.clone(),
             qi: self.qi.clone(),
-            qi_fields,
             ladder_kernels: self.ladder_kernels.clone(),
-            count_fields: self.count_fields.clone(),
+            key_levels: self.key_levels.clone(),
             sensitive: self.sensitive.clone(),
             levels: levels.to_vec(),
             key_ids: self.key_ids.clone(),
@@ -534,8 +531,13 @@ impl Transformer {
             .as_ref()
             .and_then(|k| k.l)
             .unwrap_or(0);
-        counts.add(counted.keys, &counted.sensitive, l);
-        Ok(())
+        counts.add(
+            counted.rows,
+            &counted.levels,
+            &self.key_levels,
+            &counted.sensitive,
+            l,
+        )
     }
 
     /// The first half of a transform: every column's canonical values and invalid rows, and
@@ -653,14 +655,15 @@ impl Transformer {
         let mut suppressed = 0usize;
         let output = match pass {
             Pass::Count => {
-                let mut levels = Vec::with_capacity(self.count_fields.len());
+                counted.rows = kept;
                 for (q, &oi) in self.qi.iter().enumerate() {
                     let source = &canon[plan.source_column(oi)];
+                    let mut per_level = Vec::with_capacity(self.ladder_kernels[q].len());
                     for k in &self.ladder_kernels[q] {
-                        levels.push(source.apply(k, kept, reference)?);
+                        per_level.push(encode(&source.apply(k, kept, reference)?)?);
                     }
+                    counted.levels.push(per_level);
                 }
-                counted.keys = row_keys(&self.count_fields, &levels)?;
                 for (oi, field) in &self.sensitive {
                     let a = columns[*oi]
                         .clone()
@@ -678,9 +681,9 @@ impl Transformer {
             Pass::Write(gate) => {
                 let mut arrays: Vec<ArrayRef> = columns.into_iter().flatten().collect();
                 if let Some(gate) = gate {
-                    let keys =
-                        self.class_keys(&arrays.iter().cloned().map(Some).collect::<Vec<_>>())?;
-                    let mask: Vec<bool> = keys.iter().map(|k| !gate.suppress(k)).collect();
+                    let qi: Vec<ArrayRef> = self.qi.iter().map(|i| arrays[*i].clone()).collect();
+                    let mask: Vec<bool> =
+                        gate.suppressed_rows(&qi)?.into_iter().map(|s| !s).collect();
                     suppressed = mask.iter().filter(|m| !**m).count();
                     if suppressed > 0 {
                         let mask = BooleanArray::from(mask);
@@ -778,30 +781,24 @@ impl Transformer {
             rejected_rows,
         })
     }
-
-    fn class_keys(&self, columns: &[Option<ArrayRef>]) -> Result<Vec<Box<[u8]>>> {
-        if self.qi.is_empty() {
-            return Ok(Vec::new());
-        }
-        let arrays: Vec<ArrayRef> = self
-            .qi
-            .iter()
-            .map(|i| {
-                columns[*i]
-                    .clone()
-                    .ok_or_else(|| Error::internal("a quasi-identifier was not computed"))
-            })
-            .collect::<Result<_>>()?;
-        row_keys(&self.qi_fields, &arrays)
-    }
 }
 
 /// What the counting pass of one batch found: the class key of each row that reached the
 /// gate and, per sensitive column, each row's value (row bytes; `None` for null).
 #[derive(Default)]
 struct Counted {
-    keys: Vec<Box<[u8]>>,
+    /// Rows that reached the gate.
+    rows: usize,
+    /// Per quasi-identifier, per level of its ladder, the rows' values in row format.
+    levels: Vec<Vec<Rows>>,
     sensitive: Vec<Vec<Option<Box<[u8]>>>>,
+}
+
+/// One column in Arrow's row format (bytes that compare equal exactly when the values do).
+fn encode(a: &ArrayRef) -> Result<Rows> {
+    RowConverter::new(vec![SortField::new(a.data_type().clone())])
+        .and_then(|c| c.convert_columns(std::slice::from_ref(a)))
+        .map_err(|e| Error::internal(format!("row converter: {e}")))
 }
 
 /// Arrow's row format of `arrays` (one per field), one key per row.
