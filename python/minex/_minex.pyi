@@ -1,7 +1,7 @@
 """Type stubs of the native module (the Rust binding of minex_core)."""
 
 from os import PathLike
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import pyarrow
 
@@ -83,6 +83,9 @@ class ClassCounts:
 class Gate:
     """The k-anonymity decision over the counts of every row."""
 
+    @property
+    def levels(self) -> List[int]:
+        """The level written per quasi-identifier (0 = finest of its ladder): the search's choice."""
     @property
     def rows_below(self) -> int: ...
     @property

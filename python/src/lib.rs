@@ -305,7 +305,15 @@ struct GatePy {
 
 #[pymethods]
 impl GatePy {
-    /// Rows in classes below k (the rows pass 2 suppresses).
+    /// The level written for each quasi-identifier, in `quasi_identifiers` order (0 = the
+    /// finest of its ladder): the levels the search chose.
+    #[getter]
+    fn levels(&self) -> Vec<usize> {
+        self.inner.levels().to_vec()
+    }
+
+    /// Rows suppressed: in classes below k or failing l-diversity (the rows pass 2
+    /// suppresses).
     #[getter]
     fn rows_below(&self) -> u64 {
         self.inner.rows_below()

@@ -178,6 +178,7 @@ def test_the_same_extract_and_rejects_as_the_cli(policy_name, register, key_file
         assert info.get("search") == manifest["k_anonymity"].get("search")
         if policy_name == "research-ladders":
             assert info["search"]["nodes"] == 9
+            assert gate.levels == manifest["k_anonymity"]["search"]["levels"]
             assert got.schema == expected.schema
 
 
