@@ -360,38 +360,30 @@ fn count_pass(
     inputs: &[Input],
     read: &ReadOptions,
 ) -> Result<(Gate, Digests)> {
-    use std::sync::{Mutex, PoisonError};
     let hasher = digest_parquet_inputs(inputs);
-    // Each worker counts into a ClassCounts of its own, taken from this pool and put back,
-    // so batches add to a running count instead of being merged one by one (a merge remaps
-    // and re-inserts every class of a batch, on one thread). Counts merge in any order.
-    let pool: Mutex<Vec<ClassCounts>> = Mutex::new(Vec::new());
-    let work = |batch: &RecordBatch| -> Result<()> {
-        let mut c = pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
-        let counted = tx.count_classes(batch, &mut c);
-        pool.lock().unwrap_or_else(PoisonError::into_inner).push(c);
-        counted
+    // Each worker counts its batch (the quasi-identifiers computed, each value looked up,
+    // each row's class counted: the costly part, in parallel); the sink merges the batch's
+    // counts, which costs one remap per distinct value and one update per distinct class.
+    let mut counts = ClassCounts::default();
+    let work = |batch: &RecordBatch| -> Result<ClassCounts> {
+        let mut c = ClassCounts::default();
+        tx.count_classes(batch, &mut c)?;
+        Ok(c)
     };
-    let mut sink = |_: Done<()>| -> Result<()> { Ok(()) };
+    let mut merging = std::time::Duration::ZERO;
+    let mut sink = |done: Done<ClassCounts>| -> Result<()> {
+        let t = Instant::now();
+        counts.merge(done.value);
+        merging += t.elapsed();
+        Ok(())
+    };
     // The digests of this pass are compared with the second's: the class counts hold only
     // if both passes read the same bytes.
     let mut digests = stream(inputs, &plan.read, read, &work, &mut sink)?;
     merge_digests(&mut digests, hasher)?;
-    let merging = Instant::now();
-    // The largest first: a merge costs what it adds.
-    let mut parts = pool.into_inner().unwrap_or_else(PoisonError::into_inner);
-    parts.sort_by_key(|c| std::cmp::Reverse(c.classes()));
-    let mut counts = ClassCounts::default();
-    for c in parts {
-        counts.merge(c);
-    }
     tracing::debug!(
-        seconds = merging.elapsed().as_secs_f64(),
-        "k-anonymity pass 1: the workers' counts merged"
+        seconds = merging.as_secs_f64(),
+        "k-anonymity pass 1: time spent merging the batches' counts"
     );
     let counted = Instant::now();
     let gate = Gate::new(plan, counts)?;

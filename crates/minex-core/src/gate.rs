@@ -66,18 +66,29 @@ impl Values {
     }
 }
 
-/// A class: one id per quasi-identifier. Up to four ids are packed in one integer (no
-/// allocation, one comparison); more are boxed.
+/// A class: one id per quasi-identifier. The ids are packed in one `u64` when each fits its
+/// share of the bits (64 / n: 21 bits for three quasi-identifiers), else boxed; a class's
+/// form follows from its ids alone, so equal classes have equal keys. 16 bytes either way,
+/// which keeps the class map small (its cache misses are the counting pass's main cost).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ClassKey {
-    Packed(u128),
+    Packed(u64),
     Wide(Box<[u32]>),
 }
 
 impl ClassKey {
     pub(crate) fn new(ids: &[u32]) -> ClassKey {
-        if ids.len() <= 4 {
-            ClassKey::Packed(ids.iter().fold(0u128, |x, id| (x << 32) | u128::from(*id)))
+        let n = ids.len().max(1);
+        let bits = 64 / n;
+        if n <= 64
+            && ids
+                .iter()
+                .all(|id| bits >= 32 || u64::from(*id) < 1u64 << bits)
+        {
+            let packed = ids
+                .iter()
+                .fold(0u128, |x, id| (x << bits) | u128::from(*id));
+            ClassKey::Packed(packed as u64)
         } else {
             ClassKey::Wide(Box::from(ids))
         }
@@ -85,9 +96,29 @@ impl ClassKey {
 
     /// The ids of a key over `n` quasi-identifiers.
     pub(crate) fn ids(&self, n: usize) -> Vec<u32> {
+        let mut out = Vec::with_capacity(n);
+        self.ids_into(n, &mut out);
+        out
+    }
+
+    /// As [`ClassKey::ids`], into `out` (cleared first).
+    pub(crate) fn ids_into(&self, n: usize, out: &mut Vec<u32>) {
+        out.clear();
         match self {
-            ClassKey::Packed(x) => (0..n).rev().map(|i| (x >> (32 * i)) as u32).collect(),
-            ClassKey::Wide(b) => b.to_vec(),
+            ClassKey::Packed(x) => {
+                let bits = 64 / n.max(1);
+                let mask = if bits >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << bits) - 1
+                };
+                out.extend(
+                    (0..n)
+                        .rev()
+                        .map(|i| ((u128::from(*x) >> (bits * i)) as u64 & mask) as u32),
+                );
+            }
+            ClassKey::Wide(b) => out.extend_from_slice(b),
         }
     }
 }
@@ -158,13 +189,12 @@ impl ClassCounts {
             })
             .collect();
         let n = remap.len();
-        let key_of = |k: &ClassKey| -> ClassKey {
-            let ids: Vec<u32> = k
-                .ids(n)
-                .iter()
-                .zip(&remap)
-                .map(|(id, r)| r.get(*id as usize).copied().unwrap_or(u32::MAX))
-                .collect();
+        let mut ids = Vec::with_capacity(n);
+        let mut key_of = |k: &ClassKey| -> ClassKey {
+            k.ids_into(n, &mut ids);
+            for (id, r) in ids.iter_mut().zip(&remap) {
+                *id = r.get(*id as usize).copied().unwrap_or(u32::MAX);
+            }
             ClassKey::new(&ids)
         };
         for (k, c) in other.classes {
@@ -870,5 +900,31 @@ fn size_bucket(size: u64, k: u64) -> String {
         format!("{:>6}+", 10 * k)
     } else {
         format!("{:>6}-{}", m * k, (m + 1) * k - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_keys_round_trip_packed_and_wide() {
+        assert_eq!(std::mem::size_of::<ClassKey>(), 16);
+        for ids in [
+            vec![7],
+            vec![u32::MAX],
+            vec![1, u32::MAX],
+            vec![3, 5, (1 << 21) - 1],
+            vec![3, 5, 1 << 21],
+            vec![1, 2, 3, 4],
+            vec![0; 9],
+            vec![],
+        ] {
+            let k = ClassKey::new(&ids);
+            assert_eq!(k.ids(ids.len()), ids, "{k:?}");
+        }
+        assert!(matches!(ClassKey::new(&[3, 5, 1 << 21]), ClassKey::Wide(_)));
+        assert!(matches!(ClassKey::new(&[3, 5, 7]), ClassKey::Packed(_)));
+        assert_ne!(ClassKey::new(&[1, 2]), ClassKey::new(&[2, 1]));
     }
 }
