@@ -324,7 +324,7 @@ impl ClassCounts {
             let key_levels = n_at(&mut rest)?;
             let n = n_at(&mut rest)?;
             let width = n_at(&mut rest)?;
-            if width > 1 << 16 {
+            if width > 1 << 16 || (width == 0 && n > 0) {
                 return Err(bad());
             }
             let mut values = Values {
@@ -336,9 +336,10 @@ impl ClassCounts {
                     .map(|_| bytes_at(&mut rest))
                     .collect::<Result<Vec<_>>>()?;
                 let refs: Vec<&[u8]> = per_level.iter().map(|b| &**b).collect();
-                let id = values.id(&refs, &mut scratch)?;
-                if id as usize + 1 != values.len() {
-                    return Err(bad()); // a value twice
+                let before = values.len();
+                values.id(&refs, &mut scratch)?;
+                if values.len() != before + 1 {
+                    return Err(bad()); // a value twice (or one without levels)
                 }
             }
             columns.push(values);
@@ -926,5 +927,46 @@ mod tests {
         assert!(matches!(ClassKey::new(&[3, 5, 1 << 21]), ClassKey::Wide(_)));
         assert!(matches!(ClassKey::new(&[3, 5, 7]), ClassKey::Packed(_)));
         assert_ne!(ClassKey::new(&[1, 2]), ClassKey::new(&[2, 1]));
+    }
+
+    /// Counts bytes come from other processes (Spark executors): anything else is an error,
+    /// never a panic, a hang or a huge allocation.
+    #[test]
+    fn counts_bytes_that_are_not_counts_are_refused() {
+        let mut c = ClassCounts::default();
+        let rows = |vals: &[&str]| {
+            let a: ArrayRef = std::sync::Arc::new(arrow::array::StringArray::from(vals.to_vec()));
+            RowConverter::new(vec![SortField::new(arrow::datatypes::DataType::Utf8)])
+                .unwrap()
+                .convert_columns(&[a])
+                .unwrap()
+        };
+        c.add(
+            3,
+            &[vec![rows(&["a1", "a2", "b1"]), rows(&["a", "a", "b"])]],
+            &[1],
+            &[],
+            0,
+        )
+        .unwrap();
+        let good = c.to_bytes();
+        assert_eq!(ClassCounts::from_bytes(&good).unwrap(), c);
+        // Every truncation, and every single-byte change of a length or count field.
+        for cut in 0..good.len() {
+            assert!(ClassCounts::from_bytes(&good[..cut]).is_err(), "cut {cut}");
+        }
+        for i in 8..good.len() {
+            for v in [0u8, 1, 0x7f, 0xff] {
+                let mut b = good.clone();
+                b[i] = v;
+                let _ = ClassCounts::from_bytes(&b);
+            }
+        }
+        // A column claiming 2^64 values of no levels: refused at once.
+        let mut b = COUNTS_MAGIC.to_vec();
+        for n in [0u64, 0, 1, 1, u64::MAX, 0] {
+            b.extend_from_slice(&n.to_le_bytes());
+        }
+        assert!(ClassCounts::from_bytes(&b).is_err());
     }
 }
