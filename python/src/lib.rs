@@ -345,9 +345,28 @@ struct TransformerPy {
     policy: minex_core::Policy,
     key: MasterKey,
     plans: Mutex<HashMap<Schema, Arc<(Plan, Transformer)>>>,
+    /// The transformers at a gate's levels (a policy with ladders), by schema and levels.
+    at_levels: Mutex<HashMap<(Schema, Vec<usize>), Transformer>>,
 }
 
 impl TransformerPy {
+    /// The transformer that writes what `gate` chose, for a batch of `schema` (made once).
+    fn for_gate(&self, schema: &Schema, tx: &Transformer, gate: &Gate) -> PyResult<Transformer> {
+        if gate.levels() == tx.levels() {
+            return Ok(tx.clone());
+        }
+        let mut cache = self
+            .at_levels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (schema.clone(), gate.levels().to_vec());
+        if let Some(t) = cache.get(&key) {
+            return Ok(t.clone());
+        }
+        let t = tx.for_gate(gate).map_err(py_err)?;
+        cache.insert(key, t.clone());
+        Ok(t)
+    }
     fn for_schema(&self, schema: &Schema) -> PyResult<Arc<(Plan, Transformer)>> {
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(p) = plans.get(schema) {
@@ -430,6 +449,7 @@ impl TransformerPy {
             policy: policy.inner.clone(),
             key: load_key(key_file, key_hex)?,
             plans: Mutex::new(HashMap::new()),
+            at_levels: Mutex::new(HashMap::new()),
         })
     }
 
@@ -452,8 +472,9 @@ impl TransformerPy {
     ) -> PyResult<TransformOutput> {
         let batch = batch.into_inner();
         let p = self.for_schema(&batch.schema())?;
+        let tx = self.for_gate(&batch.schema(), &p.1, &gate.inner)?;
         let out = py
-            .detach(|| p.1.transform_gated(&batch, &gate.inner))
+            .detach(|| tx.transform_gated(&batch, &gate.inner))
             .map_err(py_err)?;
         self.output(py, out, &p.0)
     }

@@ -403,6 +403,24 @@ impl Pass {
             }
         }
         if !qi_idx.is_empty() {
+            // Classes and sensitive values by their text, booleans included (`true`/`false`;
+            // the format and leak checks above skip them).
+            let text_of = |c: usize| -> Option<StringArray> {
+                match &rendered[c] {
+                    Some(t) => Some(t.clone()),
+                    None => arrow::compute::cast(batch.column(c), &DataType::Utf8)
+                        .ok()
+                        .and_then(|a| a.as_any().downcast_ref::<StringArray>().cloned()),
+                }
+            };
+            let keyed: Vec<Option<StringArray>> = (0..batch.num_columns())
+                .map(|c| {
+                    (qi_idx.contains(&c) || self.sensitive_idx.contains(&c))
+                        .then(|| text_of(c))
+                        .flatten()
+                })
+                .collect();
+            let rendered = &keyed;
             for row in 0..batch.num_rows() {
                 let key: Vec<Option<String>> = qi_idx
                     .iter()
@@ -471,7 +489,14 @@ fn at_manifest_levels(cfg: &VerifyConfig, policy: Policy, report: &mut VerifyRep
                     );
                     p
                 }
-                Err(_) => policy,
+                Err(_) => {
+                    report.fail(
+                        "k_anonymity.search",
+                        None,
+                        "the manifest's levels do not fit the policy's ladders; the extract is checked at the finest levels",
+                    );
+                    policy
+                }
             }
         }
         _ => {

@@ -488,6 +488,29 @@ fn ladder_rules_are_policy_errors() {
         "  quasi_identifiers: [d]\n  k: 2\n  sensitive: [s]\n",
     );
     assert!(m.contains("`sensitive` needs `l:`"), "{m}");
+    // Calendar levels by an identity number do not nest (a samordningsnummer may have a
+    // year but no month); age bands by one do.
+    let m = bad(
+        "  p: { type: personnummer, action: generalize, to: [month, year] }\n",
+        "  quasi_identifiers: [p]\n  k: 2\n  max_suppression: 0.05\n",
+    );
+    assert!(m.contains("by an identity number is refused"), "{m}");
+    Policy::from_yaml(&format!(
+        "{HEAD}columns:\n  p: {{ type: personnummer, action: generalize, to: [age_band:5, age_band:10] }}\nk_anonymity:\n  quasi_identifiers: [p]\n  k: 2\n  max_suppression: 0.05\n"
+    ))
+    .unwrap();
+    let m = Policy::from_yaml(&format!(
+        "{HEAD}columns:\n  pnr: {{ type: personnummer, action: drop }}\nderive:\n  b: {{ from: pnr, what: [birth_date, birth_year] }}\nk_anonymity:\n  quasi_identifiers: [b]\n  k: 2\n  max_suppression: 0.05\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(m.contains("cannot follow"), "{m}");
+    // l at most 100.
+    let m = bad(
+        "  d: { type: date, action: generalize, to: year }\n  s: keep\n",
+        "  quasi_identifiers: [d]\n  k: 2\n  sensitive: [s]\n  l: 101\n",
+    );
+    assert!(m.contains("from 1 to 100"), "{m}");
     // A derivation's ladder.
     let text = format!(
         "{HEAD}columns:\n  pnr: {{ type: personnummer, action: drop }}\nderive:\n  age: {{ from: pnr, what: [age_band:5, age_band:10, age_band:20] }}\nk_anonymity:\n  quasi_identifiers: [age]\n  k: 2\n  max_suppression: 0.1\n"
@@ -504,4 +527,129 @@ fn ladder_rules_are_policy_errors() {
             ]
         )]
     );
+}
+
+/// End to end: no node within the budget stops `minex run` with exit 7 before anything is
+/// written, naming the coarsest node and its suppression, never a value.
+#[test]
+fn minex_run_without_a_passing_node_writes_nothing_and_names_the_best() {
+    use crate::util::{minex_run, tempdir, write, write_key_file};
+    let dir = tempdir();
+    let dates = [
+        "1951-02-03",
+        "1962-04-05",
+        "1973-06-07",
+        "1984-08-09",
+        "1995-10-11",
+    ];
+    let mut csv = String::from("date_of_birth,postal_code\n");
+    for (i, d) in dates.iter().enumerate() {
+        csv.push_str(&format!("{d},{}1234\n", i + 1));
+    }
+    let input = write(dir.path(), "register.csv", csv);
+    let policy = write(
+        dir.path(),
+        "ladders.yaml",
+        format!(
+            "{HEAD}columns:\n  date_of_birth: {{ type: date, action: generalize, to: [month, year, decade] }}\n  postal_code: {{ type: postal_code, action: truncate, keep: [3, 1] }}\nk_anonymity:\n  quasi_identifiers: [date_of_birth, postal_code]\n  k: 2\n  max_suppression: 0.2\n"
+        ),
+    );
+    let key = write_key_file(dir.path());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let o = minex_run(&policy, &[&input], &out_dir.join("x.parquet"), &key, &[]);
+    o.expect_code(7);
+    let m = &o.stderr;
+    assert!(m.contains("no combination of the ladders' levels"), "{m}");
+    assert!(
+        m.contains("date_of_birth: decade, postal_code: 1 (height 3)"),
+        "{m}"
+    );
+    assert!(m.contains("would suppress 5 rows"), "{m}");
+    for v in dates.iter().chain(&["1234", "1950", "19510203"]) {
+        assert!(!m.contains(v), "a value in the message: {m}");
+    }
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "nothing is written"
+    );
+}
+
+/// A lattice of 625 nodes (four five-level ladders): above 512 nodes the evidence above the
+/// chosen height is inferred by monotonicity. The choice still equals the brute force's, and
+/// every node the evidence marks agrees with a direct count.
+#[test]
+fn a_large_lattice_infers_by_monotonicity_and_still_chooses_the_optimum() {
+    let mut rng = Rng(0x1A77_1CE5);
+    let mut chosen = 0;
+    for case in 0..3 {
+        let rows = 800 + rng.below(700) as usize;
+        let names = ["a", "b", "c", "d"];
+        let columns: Vec<(&str, Vec<Option<String>>)> = names
+            .iter()
+            .map(|n| {
+                // Few first characters, more and more after: coarse levels pass, fine ones do
+                // not.
+                let spread = 1 + rng.below(2);
+                let values = (0..rows)
+                    .map(|_| {
+                        Some(
+                            (0..5u64)
+                                .map(|i| char::from(b'0' + rng.below(spread + i) as u8))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                (*n, values)
+            })
+            .collect();
+        let b = batch(&columns);
+        let p = Policy::from_yaml(&format!(
+            "{HEAD}columns:\n{}k_anonymity:\n  quasi_identifiers: [a, b, c, d]\n  k: {}\n  max_suppression: {}\n",
+            names
+                .iter()
+                .map(|n| format!("  {n}: {{ action: truncate, keep: [5, 4, 3, 2, 1] }}\n"))
+                .collect::<String>(),
+            2 + rng.below(2),
+            [0.05, 0.1, 0.3][rng.below(3) as usize]
+        ))
+        .unwrap();
+        let want = reference_choice(&p, &b);
+        let g = searched(&p, &b);
+        match (&g, &want) {
+            (Ok(g), Some((node, suppressed))) => {
+                assert_eq!(g.levels(), node.as_slice(), "case {case}");
+                assert_eq!(g.rows_below(), *suppressed, "case {case}");
+                let s = g.search().unwrap();
+                assert_eq!(s.nodes, 625);
+                assert_eq!(s.lattice.len(), 625);
+                let all = brute_force(&p, &b);
+                for n in &s.lattice {
+                    let direct = all.iter().find(|(l, _)| *l == n.levels).unwrap().1;
+                    if let Some(sup) = n.suppressed {
+                        assert_eq!(sup, direct, "case {case} node {:?}", n.levels);
+                    }
+                    if let Some(pass) = n.passes {
+                        assert_eq!(pass, direct <= s.budget, "case {case} {:?}", n.levels);
+                    }
+                }
+                assert!(
+                    s.nodes_evaluated < 625,
+                    "case {case}: monotonicity saved no evaluation: {:?} height {} evaluated {} passing {}",
+                    s.levels,
+                    s.height,
+                    s.nodes_evaluated,
+                    s.nodes_passing
+                );
+                chosen += 1;
+            }
+            (Err(_), None) => {}
+            _ => panic!(
+                "case {case}: search {:?}, reference {want:?}",
+                g.map(|g| g.levels().to_vec())
+            ),
+        }
+    }
+    assert!(chosen >= 2, "only {chosen} of 3 cases had a passing node");
 }

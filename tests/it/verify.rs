@@ -1232,3 +1232,18 @@ fn l_diversity_is_checked_and_a_class_with_one_sensitive_value_fails() {
     assert!(ch.detail.contains("below l = 2"), "{ch:?}");
     assert!(!ch.detail.contains("0180"), "a value in the report: {ch:?}");
 }
+
+#[test]
+fn a_boolean_sensitive_column_is_counted_by_verify_as_by_the_run() {
+    // `coordination` is a Boolean output: verify must count its values (it renders no text
+    // for booleans in its format checks).
+    let dir = tempdir();
+    let text = schema_text("research-ladders.yaml");
+    let text = format!(
+        "{text}  sensitive: [coordination]\n  l: 1\nderive:\n  coordination: {{ from: personnummer, what: coordination }}\n"
+    );
+    let policy = write(dir.path(), "boolean-l.yaml", text);
+    let c = Clean::new(policy, 20_000, 7);
+    let v = c.verify(&c.policy, &c.extract);
+    v.passed().passes("l_diversity", None);
+}

@@ -154,7 +154,7 @@ pub struct ClassCounts {
 impl ClassCounts {
     /// Adds `other`'s counts to these.
     pub fn merge(&mut self, other: ClassCounts) {
-        self.rows_at_gate += other.rows_at_gate;
+        self.rows_at_gate = self.rows_at_gate.saturating_add(other.rows_at_gate);
         self.l = self.l.max(other.l);
         if self.classes.is_empty() && self.columns.iter().all(|c| c.len() == 0) {
             self.columns = other.columns;
@@ -198,7 +198,8 @@ impl ClassCounts {
             ClassKey::new(&ids)
         };
         for (k, c) in other.classes {
-            *self.classes.entry(key_of(&k)).or_insert(0) += c;
+            let n = self.classes.entry(key_of(&k)).or_insert(0);
+            *n = n.saturating_add(c);
         }
         let cap = usize::try_from(self.l).unwrap_or(usize::MAX);
         for (k, sets) in other.distinct {
@@ -361,10 +362,18 @@ impl ClassCounts {
         };
         let n = n_at(&mut rest)?;
         let mut classes = IdMap::with_capacity_and_hasher(cap(n, rest), Default::default());
+        let mut total = 0u64;
         for _ in 0..n {
             let k = key_at(&mut rest)?;
             let c = u64_at(&mut rest)?;
-            classes.insert(k, c);
+            total = total.checked_add(c).ok_or_else(bad)?;
+            if c == 0 || classes.insert(k, c).is_some() {
+                return Err(bad());
+            }
+        }
+        // Every row at the gate is in exactly one class.
+        if total != rows_at_gate {
+            return Err(bad());
         }
         let n = n_at(&mut rest)?;
         let mut distinct = IdMap::with_capacity_and_hasher(cap(n, rest), Default::default());
@@ -672,8 +681,10 @@ impl Gate {
             let allowed = budget(k, self.rows_at_gate);
             return Err(Error::privacy(match node {
                 Some(n) => format!(
-                    "k-anonymity with k = {}: no combination of the ladders' levels suppresses at most {allowed} rows (`max_suppression: {max}` of the {} rows that reached the gate); the best, {n}, would suppress {rows} rows{l_part}, a share of {share:.4}; nothing was written. Add coarser levels to the ladders, drop a quasi-identifier, or lower k",
-                    k.k, self.rows_at_gate
+                    "k-anonymity with k = {}: no combination of the ladders' levels suppresses at most {allowed} rows (`max_suppression: {max}` of the {} rows that reached the gate); the best, {n}, would suppress {rows} rows{l_part}, a share of {share:.4}; nothing was written. Add coarser levels to the ladders, drop a quasi-identifier, or lower k{}",
+                    k.k,
+                    self.rows_at_gate,
+                    if k.l.is_some() { " or l" } else { "" }
                 ),
                 None => format!(
                     "k-anonymity with k = {} would suppress {rows} rows{l_part}, a share of {share:.4} of the {} rows that reached the gate, more than `max_suppression: {max}`; nothing was written. Generalize the quasi-identifiers further (a ladder of levels, `to: [month, year, decade]`, lets minex search for the least that passes) or lower k",

@@ -325,46 +325,6 @@ pub fn output_type(c: &ColumnSpec) -> DataType {
     }
 }
 
-/// Per quasi-identifier (in `quasi_identifiers` order), the Arrow type of each level of its
-/// ladder, finest first (one level for a column without a ladder): the layout of the class
-/// keys [`crate::Transformer::count_classes`] makes.
-///
-/// # Errors
-/// `Internal` when a quasi-identifier is not an output of the policy.
-pub fn ladder_types(policy: &Policy) -> Result<Vec<Vec<DataType>>> {
-    let Some(k) = &policy.k_anonymity else {
-        return Ok(Vec::new());
-    };
-    k.quasi_identifiers
-        .iter()
-        .map(|q| {
-            if let Some(c) = policy.column(q) {
-                return Ok(match &c.ladder {
-                    Some(l) => l
-                        .iter()
-                        .map(|a| {
-                            output_type(&ColumnSpec {
-                                action: a.clone(),
-                                ..c.clone()
-                            })
-                        })
-                        .collect(),
-                    None => vec![output_type(c)],
-                });
-            }
-            match policy.derive.iter().find(|d| &d.name == q) {
-                Some(d) => Ok(match &d.ladder {
-                    Some(l) => l.iter().map(|w| kernels::derive_type(*w)).collect(),
-                    None => vec![kernels::derive_type(d.what)],
-                }),
-                None => Err(crate::error::Error::internal(format!(
-                    "quasi-identifier `{q}` is not an output"
-                ))),
-            }
-        })
-        .collect()
-}
-
 /// Whether an input of type `t` can be read as `value_type`.
 pub fn readable(t: &DataType, value_type: ValueType) -> bool {
     match t {

@@ -388,7 +388,6 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
     let n = lattice.nodes();
     let mut states = vec![NodeState::Unknown; n];
     let mut evaluated = 0u64;
-    let mut evals: HashMap<usize, Eval> = HashMap::new();
     let eval = |index: usize, evaluated: &mut u64| -> Eval {
         *evaluated += 1;
         base.evaluate(&lattice.levels(index), k)
@@ -408,7 +407,7 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
         };
     }
     states[top] = NodeState::Pass(Some(top_eval.suppressed()));
-    evals.insert(top, top_eval);
+    let mut top_eval = Some(top_eval);
 
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|i| (lattice.height(*i), *i));
@@ -416,11 +415,16 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
     let mut after_choice = 0usize;
     let mut current_height = 0;
     let mut best_here: Option<(u64, usize)> = None;
+    // The evaluation of the best node so far at the deciding height, and of the chosen one:
+    // only those are kept.
+    let mut best_eval: Option<Eval> = None;
+    let mut chosen_eval: Option<Eval> = None;
     for index in order {
         let h = lattice.height(index);
         if h != current_height {
             if chosen.is_none() && best_here.is_some() {
                 chosen = best_here;
+                chosen_eval = best_eval.take();
             }
             current_height = h;
             best_here = None;
@@ -435,6 +439,7 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
                 && best_here.is_none_or(|b| (s, index) < b)
             {
                 best_here = Some((s, index));
+                best_eval = top_eval.take();
             }
             continue;
         }
@@ -455,7 +460,7 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
             states[index] = NodeState::Pass(Some(s));
             if deciding && best_here.is_none_or(|b| (s, index) < b) {
                 best_here = Some((s, index));
-                evals.insert(index, e);
+                best_eval = Some(e);
             }
         } else {
             states[index] = NodeState::Fail(s);
@@ -463,12 +468,11 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
     }
     if chosen.is_none() {
         chosen = best_here;
+        chosen_eval = best_eval.take();
     }
     // The top passes, so a node was chosen.
     let (_, index) = chosen.unwrap_or((0, top));
-    let eval = evals
-        .remove(&index)
-        .unwrap_or_else(|| base.evaluate(&lattice.levels(index), k));
+    let eval = chosen_eval.unwrap_or_else(|| base.evaluate(&lattice.levels(index), k));
     Outcome {
         chosen: lattice.levels(index),
         passed: true,

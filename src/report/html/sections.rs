@@ -404,9 +404,9 @@ fn lattice(h: &mut String, qis: &[String], s: &SearchInfo) {
         h.push_str("<p class=\"muted\">The lattice is too large to draw here.</p>\n");
         return;
     }
-    let top = s.lattice.iter().map(|n| n.height).max().unwrap_or(0);
+    let heights: std::collections::BTreeSet<usize> = s.lattice.iter().map(|n| n.height).collect();
     h.push_str("<table class=\"lattice\" id=\"lattice\">\n<tbody>\n");
-    for height in 0..=top {
+    for height in heights {
         let _ = write!(h, "<tr><th>height {height}</th><td>");
         for n in s.lattice.iter().filter(|n| n.height == height) {
             let chosen = n.levels == s.levels;

@@ -181,8 +181,9 @@ impl Parser {
     }
 }
 
-/// The most combinations of levels (lattice nodes) a policy may ask the search to consider.
-pub const MAX_LATTICE: usize = 100_000;
+/// The most combinations of levels (lattice nodes) a policy may ask the search to consider:
+/// each node the search evaluates costs a pass over the finest classes (in memory).
+pub const MAX_LATTICE: usize = 10_000;
 
 /// Why a column's ladder is not a ladder: each level must be computable from the one
 /// before (a coarsening), so that a coarser level never splits a class of a finer one.
@@ -213,18 +214,20 @@ fn generalization_coarsens(a: Generalization, b: Generalization) -> bool {
     }
 }
 
-/// As [`ladder_problem`], for a derivation's ladder.
+/// As [`ladder_problem`], for a derivation's ladder. `birth_date` → `birth_year` is no
+/// ladder: a samordningsnummer may lack its month or day (no birth date) while its year is
+/// known, so the birth dates' null class would split into years one level up.
 pub(super) fn derive_ladder_problem(levels: &[Derivation]) -> Option<String> {
     use Derivation::*;
     for w in levels.windows(2) {
         let ok = match (w[0], w[1]) {
-            (BirthDate, BirthYear) | (Age, AgeBand(_)) => true,
+            (Age, AgeBand(_)) => true,
             (AgeBand(n), AgeBand(m)) => m > n && m % n == 0,
             _ => false,
         };
         if !ok {
             return Some(format!(
-                "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it (`birth_date` then `birth_year`; `age` then `age_band:N`; `age_band:N` then `age_band:M` with M a multiple of N)",
+                "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it (`age` then `age_band:N`; `age_band:N` then `age_band:M` with M a multiple of N; not `birth_date` then `birth_year`: a samordningsnummer may have a birth year but no full birth date)",
                 w[1].name(),
                 w[0].name()
             ));

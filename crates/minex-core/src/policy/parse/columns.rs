@@ -83,6 +83,26 @@ impl Parser {
             (None, Action::Generalize(_)) => ValueType::Date,
             (None, _) => ValueType::String,
         };
+        // A samordningsnummer may lack its month or day while its year is known: by an
+        // identity number, `month` does not nest in `year`, so a calendar ladder over one is
+        // no ladder (age bands, null without a full birth date at every level, are).
+        if value_type == ValueType::Personnummer
+            && let Some(l) = &ladder
+            && l.len() > 1
+            && l.iter().any(|a| {
+                matches!(
+                    a,
+                    Action::Generalize(
+                        Generalization::Month | Generalization::Year | Generalization::Decade
+                    )
+                )
+            })
+        {
+            self.problem(
+                &format!("{path}.to"),
+                "a ladder of `month`, `year` or `decade` by an identity number is refused: a samordningsnummer may have a birth year but no month, so its classes would split going up the ladder; use age bands (`[age_band:5, age_band:10]`), or generalize a `type: date` column",
+            );
+        }
         if let Action::Generalize(_) = action
             && !matches!(value_type, ValueType::Date | ValueType::Personnummer)
         {

@@ -231,11 +231,11 @@ impl Parser {
         let l = match m.get("l") {
             None => None,
             Some(v) => match v.as_u64() {
-                Some(l) if l >= 1 => Some(l),
+                Some(l) if (1..=100).contains(&l) => Some(l),
                 _ => {
                     self.problem(
                         &format!("{path}.l"),
-                        "needs `l:` a whole number, at least 1 (usually 2 or 3)",
+                        "needs `l:` a whole number from 1 to 100 (usually 2 or 3)",
                     );
                     None
                 }
