@@ -43,12 +43,5 @@ for _ in $(seq "$RUNS"); do
   done
 done
 for i in "${!BINS[@]}"; do
-  python3 - "$OUT/time.$i" "${BINS[$i]}" <<'PY'
-import statistics as s, sys
-rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-wall = [r[0] for r in rows]; cpu = [r[1] + r[2] for r in rows]; rss = [r[3] / 1024 for r in rows]
-print(f"{sys.argv[2]}: wall median {s.median(wall):.3f} s (min {min(wall):.3f}) | "
-      f"CPU median {s.median(cpu):.3f} s | peak RSS median {s.median(rss):.0f} MiB "
-      f"(max {max(rss):.0f}) | {len(rows)} runs")
-PY
+  python3 benches/time_summary.py "$OUT/time.$i" "${BINS[$i]}"
 done

@@ -199,29 +199,26 @@ pub fn verify(cfg: &VerifyConfig) -> Result<VerifyReport> {
         Some(Needles::build(&policy, &cfg.inputs, &cfg.read)?)
     };
     let k = policy.k_anonymity.clone();
-    let qi_idx: Vec<usize> = k
+    // The extract's columns that are the quasi-identifiers, and the sensitive ones.
+    let positions = |wanted: &[String]| -> Vec<usize> {
+        wanted
+            .iter()
+            .filter_map(|q| names.iter().position(|n| n == q))
+            .collect()
+    };
+    let qi_idx = k
         .as_ref()
-        .map(|k| {
-            k.quasi_identifiers
-                .iter()
-                .filter_map(|q| names.iter().position(|n| n == q))
-                .collect()
-        })
+        .map(|k| positions(&k.quasi_identifiers))
+        .unwrap_or_default();
+    let sensitive_idx = k
+        .as_ref()
+        .map(|k| positions(&k.sensitive))
         .unwrap_or_default();
     let mut reader = crate::io::guard(&cfg.extract, || {
         builder
             .build()
             .map_err(|_| Error::malformed(Location::file(&cfg.extract), "cannot read the extract"))
     })?;
-    let sensitive_idx: Vec<usize> = k
-        .as_ref()
-        .map(|k| {
-            k.sensitive
-                .iter()
-                .filter_map(|q| names.iter().position(|n| n == q))
-                .collect()
-        })
-        .unwrap_or_default();
     let mut pass = Pass {
         sensitive_idx,
         l: k.as_ref().and_then(|k| k.l).unwrap_or(0),

@@ -31,15 +31,7 @@ fn schema_of(names: &[&str]) -> Schema {
 }
 
 fn batch(columns: &[(&str, Vec<Option<&str>>)]) -> RecordBatch {
-    let schema = schema_of(&columns.iter().map(|(n, _)| *n).collect::<Vec<_>>());
-    RecordBatch::try_new(
-        Arc::new(schema),
-        columns
-            .iter()
-            .map(|(_, v)| Arc::new(StringArray::from(v.clone())) as ArrayRef)
-            .collect(),
-    )
-    .unwrap()
+    crate::util::text_batch(columns)
 }
 
 fn strings(b: &RecordBatch, name: &str) -> Vec<Option<String>> {

@@ -275,24 +275,9 @@ fn init_run_verify(dir: tempfile::TempDir, input: PathBuf) -> Scaffolded {
     );
 
     let key = dir.path().join("minex.key");
-    ok(
-        &minex(["keygen".as_ref(), "--out".as_ref(), key.as_os_str()]),
-        "minex keygen",
-    );
+    keygen(&key);
     let extract = dir.path().join("out/extract.parquet");
-    let run = minex([
-        "run".as_ref(),
-        "--policy".as_ref(),
-        policy_path.as_os_str(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--out".as_ref(),
-        extract.as_os_str(),
-        "--key-file".as_ref(),
-        key.as_os_str(),
-        "--quiet".as_ref(),
-    ]);
-    ok(&run, &format!("minex run with the scaffold\n{text}"));
+    run_scaffold(&policy_path, &input, &extract, &key, &text);
 
     let verify = minex([
         "verify".as_ref(),
@@ -637,6 +622,31 @@ fn init_help_has_an_example() {
 // and gives up quasi-identifiers until a combination of levels passes, so `minex run` with
 // it exits 0.
 
+/// `minex keygen --out key`.
+fn keygen(key: &Path) {
+    ok(
+        &minex(["keygen".as_ref(), "--out".as_ref(), key.as_os_str()]),
+        "minex keygen",
+    );
+}
+
+/// `minex run` with a scaffold (its `text`, shown when the run fails); it must exit 0.
+fn run_scaffold(policy_path: &Path, input: &Path, extract: &Path, key: &Path, text: &str) {
+    let run = minex([
+        "run".as_ref(),
+        "--policy".as_ref(),
+        policy_path.as_os_str(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--out".as_ref(),
+        extract.as_os_str(),
+        "--key-file".as_ref(),
+        key.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    ok(&run, &format!("minex run with the scaffold\n{text}"));
+}
+
 /// A register from the synthetic generator (`examples/generate_register --rows N --seed S`
 /// writes the same bytes), at `dir/register-N-S.csv`.
 fn generated(dir: &Path, rows: u64, seed: u64) -> PathBuf {
@@ -685,27 +695,12 @@ fn init_then_run(dir: &Path, input: &Path) -> (String, Policy, serde_json::Value
     let policy = minex::policy::from_str(&text, &policy_path).unwrap();
     let key = dir.join("minex.key");
     if !key.exists() {
-        ok(
-            &minex(["keygen".as_ref(), "--out".as_ref(), key.as_os_str()]),
-            "minex keygen",
-        );
+        keygen(&key);
     }
     let out = dir.join("out");
     let _ = std::fs::remove_dir_all(&out);
     let extract = out.join("extract.parquet");
-    let run = minex([
-        "run".as_ref(),
-        "--policy".as_ref(),
-        policy_path.as_os_str(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--out".as_ref(),
-        extract.as_os_str(),
-        "--key-file".as_ref(),
-        key.as_os_str(),
-        "--quiet".as_ref(),
-    ]);
-    ok(&run, &format!("minex run with the scaffold\n{text}"));
+    run_scaffold(&policy_path, input, &extract, &key, &text);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("extract.manifest.json")).unwrap())
             .unwrap();

@@ -8,28 +8,15 @@
 //! the output rows by the quasi-identifiers' values.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::{Array, RecordBatch};
 use arrow::util::display::array_value_to_string;
 use minex_core::{ClassCounts, Gate, Plan, Policy, Transformer};
 
+use crate::util::Rng;
+
 fn batch(columns: &[(&str, Vec<Option<String>>)]) -> RecordBatch {
-    let schema = Schema::new(
-        columns
-            .iter()
-            .map(|(n, _)| Field::new(*n, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    );
-    RecordBatch::try_new(
-        Arc::new(schema),
-        columns
-            .iter()
-            .map(|(_, v)| Arc::new(StringArray::from(v.clone())) as ArrayRef)
-            .collect(),
-    )
-    .unwrap()
+    crate::util::text_batch(columns)
 }
 
 fn owned(v: &[&str]) -> Vec<Option<String>> {
@@ -116,6 +103,23 @@ fn brute_force(policy: &Policy, batch: &RecordBatch) -> Vec<(Vec<usize>, u64)> {
             (node, suppressed)
         })
         .collect()
+}
+
+/// Every node of the gate's evidence that says it passes, or how many rows it suppresses,
+/// agrees with the brute force's direct count of that node.
+#[track_caller]
+fn assert_evidence_agrees(policy: &Policy, batch: &RecordBatch, gate: &Gate, case: usize) {
+    let s = gate.search().unwrap();
+    let all = brute_force(policy, batch);
+    for n in &s.lattice {
+        let direct = all.iter().find(|(l, _)| *l == n.levels).unwrap().1;
+        if let Some(sup) = n.suppressed {
+            assert_eq!(sup, direct, "case {case} node {:?}", n.levels);
+        }
+        if let Some(pass) = n.passes {
+            assert_eq!(pass, direct <= s.budget, "case {case} {:?}", n.levels);
+        }
+    }
 }
 
 /// The choice rule, applied to the reference's figures: within the budget, the smallest
@@ -250,21 +254,6 @@ fn a_policy_without_ladders_is_one_node_and_unchanged() {
     assert_eq!(g.rows_below(), 1);
 }
 
-/// A small deterministic generator (splitmix64), so a failing case can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A random register: dates over a few decades, postal codes over a few areas, gender,
 /// a diagnosis code (sensitive), and some nulls and invalid values (rejected: never at the
 /// gate).
@@ -348,17 +337,8 @@ fn the_search_chooses_what_a_brute_force_count_of_every_node_chooses() {
                 let out = tx.transform_gated(&b, &g).unwrap();
                 assert_eq!(out.suppressed as u64, suppressed, "case {case}");
                 // Every node the evidence marks passing or failing agrees with the count.
-                if let Some(s) = g.search() {
-                    let all = brute_force(&p, &b);
-                    for n in &s.lattice {
-                        let direct = all.iter().find(|(l, _)| *l == n.levels).unwrap().1;
-                        if let Some(sup) = n.suppressed {
-                            assert_eq!(sup, direct, "case {case} node {:?}", n.levels);
-                        }
-                        if let Some(pass) = n.passes {
-                            assert_eq!(pass, direct <= s.budget, "case {case} {:?}", n.levels);
-                        }
-                    }
+                if g.search().is_some() {
+                    assert_evidence_agrees(&p, &b, &g, case);
                 }
             }
             (Err(e), None) => {
@@ -624,16 +604,7 @@ fn a_large_lattice_infers_by_monotonicity_and_still_chooses_the_optimum() {
                 let s = g.search().unwrap();
                 assert_eq!(s.nodes, 625);
                 assert_eq!(s.lattice.len(), 625);
-                let all = brute_force(&p, &b);
-                for n in &s.lattice {
-                    let direct = all.iter().find(|(l, _)| *l == n.levels).unwrap().1;
-                    if let Some(sup) = n.suppressed {
-                        assert_eq!(sup, direct, "case {case} node {:?}", n.levels);
-                    }
-                    if let Some(pass) = n.passes {
-                        assert_eq!(pass, direct <= s.budget, "case {case} {:?}", n.levels);
-                    }
-                }
+                assert_evidence_agrees(&p, &b, g, case);
                 assert!(
                     s.nodes_evaluated < 625,
                     "case {case}: monotonicity saved no evaluation: {:?} height {} evaluated {} passing {}",

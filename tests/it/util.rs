@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::concat_batches;
-use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use minex::keys::{KeyRing, MasterKey};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
@@ -331,4 +331,47 @@ pub fn non_null(values: &[Option<String>]) -> Vec<String> {
 pub fn all_null(batch: &RecordBatch, name: &str) -> bool {
     let c = batch.column_by_name(name).unwrap();
     c.null_count() == c.len()
+}
+
+/// A batch of nullable `Utf8` columns, by name.
+pub fn text_batch<S: AsRef<str>>(columns: &[(&str, Vec<Option<S>>)]) -> RecordBatch {
+    let schema = Schema::new(
+        columns
+            .iter()
+            .map(|(n, _)| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    );
+    RecordBatch::try_new(
+        Arc::new(schema),
+        columns
+            .iter()
+            .map(|(_, v)| {
+                Arc::new(
+                    v.iter()
+                        .map(|x| x.as_ref().map(AsRef::as_ref))
+                        .collect::<StringArray>(),
+                ) as ArrayRef
+            })
+            .collect(),
+    )
+    .unwrap()
+}
+
+/// A small deterministic generator for seeded randomized tests (splitmix64), so a failing
+/// case can be replayed from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
 }

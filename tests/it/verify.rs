@@ -269,9 +269,9 @@ fn spellings(p12: &str) -> [String; 3] {
     ]
 }
 
-/// Rewrites a Parquet file with cell (`row`, `column`) of a string column set to `value`,
-/// keeping the schema and the key-value metadata.
-fn plant(path: &Path, column: &str, row: usize, value: &str) {
+/// Rewrites a Parquet file with string column `column` replaced by `edit` of it, keeping the
+/// schema and the key-value metadata.
+fn rewrite_column(path: &Path, column: &str, edit: impl FnOnce(&StringArray) -> StringArray) {
     let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
     let kv: Vec<KeyValue> = builder
         .metadata()
@@ -286,18 +286,8 @@ fn plant(path: &Path, column: &str, row: usize, value: &str) {
     let batches: Vec<RecordBatch> = builder.build().unwrap().map(Result::unwrap).collect();
     let batch = concat_batches(&schema, &batches).unwrap();
     let idx = schema.index_of(column).unwrap();
-    let old = batch.column(idx).as_string::<i32>();
-    let new: StringArray = (0..old.len())
-        .map(|i| {
-            if i == row {
-                Some(value)
-            } else {
-                (!old.is_null(i)).then(|| old.value(i))
-            }
-        })
-        .collect();
     let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    columns[idx] = Arc::new(new);
+    columns[idx] = Arc::new(edit(batch.column(idx).as_string::<i32>()));
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
     let props = WriterProperties::builder()
         .set_key_value_metadata(Some(kv))
@@ -305,6 +295,21 @@ fn plant(path: &Path, column: &str, row: usize, value: &str) {
     let mut w = ArrowWriter::try_new(File::create(path).unwrap(), schema, Some(props)).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
+}
+
+/// Rewrites a Parquet file with cell (`row`, `column`) of a string column set to `value`.
+fn plant(path: &Path, column: &str, row: usize, value: &str) {
+    rewrite_column(path, column, |old| {
+        (0..old.len())
+            .map(|i| {
+                if i == row {
+                    Some(value)
+                } else {
+                    (!old.is_null(i)).then(|| old.value(i))
+                }
+            })
+            .collect()
+    });
 }
 
 // ---- clean extracts ----------------------------------------------------------------------
@@ -1160,29 +1165,9 @@ fn l_diverse_policy(dir: &Path) -> PathBuf {
 
 /// Rewrites a Parquet file with every value of string column `column` set to `value`.
 fn flatten(path: &Path, column: &str, value: &str) {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
-    let kv: Vec<KeyValue> = builder
-        .metadata()
-        .file_metadata()
-        .key_value_metadata()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|k| k.key != "ARROW:schema")
-        .collect();
-    let schema = builder.schema().clone();
-    let batches: Vec<RecordBatch> = builder.build().unwrap().map(Result::unwrap).collect();
-    let batch = concat_batches(&schema, &batches).unwrap();
-    let idx = schema.index_of(column).unwrap();
-    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    columns[idx] = Arc::new(StringArray::from(vec![value; batch.num_rows()]));
-    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-    let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(kv))
-        .build();
-    let mut w = ArrowWriter::try_new(File::create(path).unwrap(), schema, Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    rewrite_column(path, column, |old| {
+        StringArray::from(vec![value; old.len()])
+    });
 }
 
 #[test]

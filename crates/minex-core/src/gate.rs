@@ -31,7 +31,7 @@ pub(crate) struct Values {
     key_levels: usize,
     /// The value's row bytes at its first `key_levels` levels (length-prefixed when more
     /// than one) → its id.
-    index: HashMap<Box<[u8]>, u32>,
+    index: HashMap<Box<[u8]>, u32, search::Hashed>,
     /// Per id: per level of the ladder, the value's row bytes at that level.
     pub(crate) levels: Vec<Box<[Box<[u8]>]>>,
 }
@@ -123,8 +123,8 @@ impl ClassKey {
     }
 }
 
-/// Class keys are our own ids, not input bytes: a fast hash is safe for them.
-pub(crate) type IdMap<V> = HashMap<ClassKey, V, search::FxBuild>;
+/// Classes by key.
+pub(crate) type IdMap<V> = HashMap<ClassKey, V, search::Hashed>;
 
 /// Per sensitive column, a class's distinct values (row bytes), at most `l` of them.
 pub(crate) type DistinctSets = Vec<Vec<Box<[u8]>>>;
@@ -534,7 +534,7 @@ struct Class {
 pub struct Gate {
     spec: KAnonymity,
     /// Per quasi-identifier: its values' row bytes at the chosen level → level id.
-    lookup: Vec<HashMap<Box<[u8]>, u32>>,
+    lookup: Vec<HashMap<Box<[u8]>, u32, search::Hashed>>,
     /// Class (one level id per quasi-identifier) → its rows and distinct values.
     classes: IdMap<Class>,
     rows_at_gate: u64,

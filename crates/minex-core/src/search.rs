@@ -15,7 +15,6 @@
 //! than a passing one passes) saving their evaluation.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
 use crate::gate::{ClassCounts, ClassKey};
@@ -26,53 +25,10 @@ const EXACT_EVIDENCE: usize = 512;
 /// At most this many nodes are evaluated for the evidence once the choice is made.
 const EVIDENCE_BUDGET: usize = 512;
 
-/// A fast hasher for short keys (ids and row bytes); not for untrusted collision attacks,
-/// which class keys (the policy's own outputs) are not.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        // A final mix (MurmurHash3's fmix64): the multiply-rotate above leaves the low bits,
-        // which pick the bucket, blind to the high bits of a packed key.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.add(v);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.add(u64::from(v));
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.add(v as u64);
-    }
-}
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+/// The hash of every map of the counts, the search and the gate: aHash, seeded at random per
+/// process (fast on short byte keys and packed ids; a crafted register cannot aim for
+/// collisions without the seed).
+pub(crate) type Hashed = ahash::RandomState;
 
 /// The lattice: per quasi-identifier, the number of levels of its ladder.
 #[derive(Debug, Clone)]
@@ -158,7 +114,7 @@ impl Base {
         for (column, &len) in counts.columns.iter().zip(lens) {
             offsets.push(value_level.len());
             for level in 0..len {
-                let mut dict: HashMap<&[u8], u32> = HashMap::new();
+                let mut dict: HashMap<&[u8], u32, Hashed> = HashMap::default();
                 let ids = column
                     .levels
                     .iter()
@@ -180,7 +136,7 @@ impl Base {
         let mut ids: Vec<Vec<u32>> = vec![Vec::with_capacity(n); value_level.len()];
         let columns = counts.distinct.values().next().map_or(0, Vec::len);
         let mut sensitive: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(n); columns];
-        let mut dicts: Vec<HashMap<&[u8], u32>> = vec![HashMap::new(); columns];
+        let mut dicts: Vec<HashMap<&[u8], u32, Hashed>> = vec![HashMap::default(); columns];
         let width = counts.columns.len();
         for (key, size) in &counts.classes {
             sizes.push(*size);
@@ -233,14 +189,15 @@ impl Base {
         &self,
         counts: &ClassCounts,
         node: &[usize],
-    ) -> Vec<HashMap<Box<[u8]>, u32>> {
+    ) -> Vec<HashMap<Box<[u8]>, u32, Hashed>> {
         counts
             .columns
             .iter()
             .enumerate()
             .map(|(q, column)| {
                 let f = self.offsets[q] + node[q];
-                let mut map = HashMap::with_capacity(self.cards[f] as usize);
+                let mut map =
+                    HashMap::with_capacity_and_hasher(self.cards[f] as usize, Hashed::default());
                 for (v, levels) in column.levels.iter().enumerate() {
                     if let Some(b) = levels.get(node[q]) {
                         map.entry(b.clone()).or_insert(self.value_level[f][v]);
@@ -294,7 +251,7 @@ impl Base {
                 class_of.push(next(&mut table[key]));
             }
         } else if product <= u128::from(u64::MAX) {
-            let mut map: HashMap<u64, u32, FxBuild> = HashMap::default();
+            let mut map: HashMap<u64, u32, Hashed> = HashMap::default();
             for i in 0..b {
                 let mut key = 0u64;
                 for f in &fields {
@@ -303,7 +260,7 @@ impl Base {
                 class_of.push(next(map.entry(key).or_insert(u32::MAX)));
             }
         } else {
-            let mut map: HashMap<Vec<u32>, u32, FxBuild> = HashMap::default();
+            let mut map: HashMap<Vec<u32>, u32, Hashed> = HashMap::default();
             for i in 0..b {
                 let key: Vec<u32> = fields.iter().map(|f| self.ids[*f][i]).collect();
                 class_of.push(next(map.entry(key).or_insert(u32::MAX)));
@@ -410,7 +367,8 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
     let mut top_eval = Some(top_eval);
 
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|i| (lattice.height(*i), *i));
+    let heights: Vec<usize> = order.iter().map(|i| lattice.height(*i)).collect();
+    order.sort_by_key(|i| (heights[*i], *i));
     let mut chosen: Option<(u64, usize)> = None;
     let mut after_choice = 0usize;
     let mut current_height = 0;
@@ -420,7 +378,7 @@ pub(crate) fn search(base: &Base, lattice: Lattice, k: u64, budget: u64) -> Outc
     let mut best_eval: Option<Eval> = None;
     let mut chosen_eval: Option<Eval> = None;
     for index in order {
-        let h = lattice.height(index);
+        let h = heights[index];
         if h != current_height {
             if chosen.is_none() && best_here.is_some() {
                 chosen = best_here;

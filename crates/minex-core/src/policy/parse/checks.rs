@@ -188,30 +188,31 @@ pub const MAX_LATTICE: usize = 10_000;
 /// Why a column's ladder is not a ladder: each level must be computable from the one
 /// before (a coarsening), so that a coarser level never splits a class of a finer one.
 pub(super) fn ladder_problem(levels: &[Action]) -> Option<String> {
-    for w in levels.windows(2) {
-        let ok = match (&w[0], &w[1]) {
+    first_break(
+        levels,
+        |a, b| match (a, b) {
             (Action::Truncate { keep: a }, Action::Truncate { keep: b }) => b < a,
             (Action::Generalize(a), Action::Generalize(b)) => generalization_coarsens(*a, *b),
             _ => false,
-        };
-        if !ok {
-            return Some(format!(
-                "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it (`keep` shorter; `month`, `year`, `decade` in that order; `age_band:N` then `age_band:M` with M a multiple of N)",
-                w[1].level_name(),
-                w[0].level_name()
-            ));
-        }
-    }
-    None
+        },
+        Action::level_name,
+        "`keep` shorter; `month`, `year`, `decade` in that order; `age_band:N` then `age_band:M` with M a multiple of N",
+    )
 }
 
 fn generalization_coarsens(a: Generalization, b: Generalization) -> bool {
     use Generalization::*;
     match (a, b) {
         (Month, Year | Decade) | (Year, Decade) => true,
-        (AgeBand(n), AgeBand(m)) => m > n && m % n == 0,
+        (AgeBand(n), AgeBand(m)) => bands_nest(n, m),
         _ => false,
     }
+}
+
+/// Whether every age band of width `m` is a union of bands of width `n` (the bands start at
+/// multiples of their width).
+fn bands_nest(n: u32, m: u32) -> bool {
+    m > n && m.is_multiple_of(n)
 }
 
 /// As [`ladder_problem`], for a derivation's ladder. `birth_date` → `birth_year` is no
@@ -219,19 +220,30 @@ fn generalization_coarsens(a: Generalization, b: Generalization) -> bool {
 /// known, so the birth dates' null class would split into years one level up.
 pub(super) fn derive_ladder_problem(levels: &[Derivation]) -> Option<String> {
     use Derivation::*;
-    for w in levels.windows(2) {
-        let ok = match (w[0], w[1]) {
+    first_break(
+        levels,
+        |a, b| match (*a, *b) {
             (Age, AgeBand(_)) => true,
-            (AgeBand(n), AgeBand(m)) => m > n && m % n == 0,
+            (AgeBand(n), AgeBand(m)) => bands_nest(n, m),
             _ => false,
-        };
-        if !ok {
-            return Some(format!(
-                "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it (`age` then `age_band:N`; `age_band:N` then `age_band:M` with M a multiple of N; not `birth_date` then `birth_year`: a samordningsnummer may have a birth year but no full birth date)",
-                w[1].name(),
-                w[0].name()
-            ));
-        }
-    }
-    None
+        },
+        |d| d.name(),
+        "`age` then `age_band:N`; `age_band:N` then `age_band:M` with M a multiple of N; not `birth_date` then `birth_year`: a samordningsnummer may have a birth year but no full birth date",
+    )
+}
+
+/// The first level that does not coarsen the one before, as a problem naming both and `rule`.
+fn first_break<T>(
+    levels: &[T],
+    coarsens: impl Fn(&T, &T) -> bool,
+    name: impl Fn(&T) -> String,
+    rule: &str,
+) -> Option<String> {
+    levels.windows(2).find(|w| !coarsens(&w[0], &w[1])).map(|w| {
+        format!(
+            "level `{}` cannot follow `{}`: each level must be coarser than the one before and computable from it ({rule})",
+            name(&w[1]),
+            name(&w[0])
+        )
+    })
 }
